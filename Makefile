@@ -1,0 +1,55 @@
+# The README's commands. `make demo` and `make test` set up everything they need on a
+# fresh Debian machine (as root, or with sudo): system packages through apt-get, then a
+# virtual environment in .venv with kerazoo and its Python dependencies.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# graphviz: `dot` for diagrams; the rest are real datasets read offline.
+APT_PACKAGES := graphviz dataset-fashion-mnist fortunes-min fortunes fortunes-de fortunes-es fortunes-it
+
+.PHONY: setup system demo test lint format catalog clean
+
+setup: system $(STAMP)
+
+system:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c "import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else 'kerazoo needs Python 3.10-3.12 (TensorFlow 2.21); found ' + sys.version.split()[0])"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+# The main job. Until training lands it builds mnist_cnn, prints its summary and writes
+# its diagram (runs/demo/architecture.png) and model (runs/demo/model.keras).
+demo: setup
+	$(BIN)/kerazoo build mnist_cnn --out runs/demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check kerazoo tests
+	$(BIN)/ruff format --check kerazoo tests
+
+format: setup
+	$(BIN)/ruff format kerazoo tests
+	$(BIN)/ruff check --fix kerazoo tests
+
+# Regenerate kerazoo/catalog.json and docs/models.md after adding or changing a model.
+catalog: setup
+	$(BIN)/python -m kerazoo.catalog
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache

@@ -1,0 +1,66 @@
+"""kerazoo: the Keras 3 model zoo for deep-learning basics.
+
+```python
+from kerazoo import mnist_cnn, list_models, create_model, model_info
+
+model = mnist_cnn()                  # a compiled keras.Model
+list_models("resnet*")               # ['resnet8', 'resnet14', ...]
+model_info("lenet5").params          # 61706
+```
+
+`import kerazoo` is cheap: it does not import Keras or TensorFlow. They are imported the
+first time a model is built (or a model factory such as `kerazoo.mnist_cnn` is looked up).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) drowns the zoo's own
+# output; keep warnings and errors. Set before TensorFlow is ever imported; a user's own
+# setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from kerazoo.registry import (  # noqa: E402  (after the environment is set)
+    ModelInfo,
+    create_model,
+    list_models,
+    model_info,
+    register_model,
+)
+
+__version__ = "0.1.0"
+
+# Public names that live in modules importing Keras; loaded on first access.
+_LAZY = {
+    "load_model": "kerazoo.saving",
+    "TransformerEncoder": "kerazoo.models.layers",
+    "TokenAndPositionEmbedding": "kerazoo.models.layers",
+    "models": "kerazoo.models",
+}
+
+__all__ = [
+    "ModelInfo",
+    "create_model",
+    "list_models",
+    "model_info",
+    "register_model",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__.endswith(name) else getattr(module, name)
+    # Every registered model is also a top-level factory: `from kerazoo import mnist_cnn`.
+    if name in list_models():
+        from kerazoo.registry import get_spec
+
+        return get_spec(name).fn
+    raise AttributeError(f"module 'kerazoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(list_models()))

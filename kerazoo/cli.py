@@ -1,0 +1,173 @@
+"""The `kerazoo` command: a thin front over the library.
+
+It parses arguments, calls the library and turns the library's ValueError / ImportError
+into one line on stderr and exit status 2. `--help`, `list` and `info` never import Keras or
+TensorFlow (they read the catalogue), so they answer in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+
+from kerazoo import __version__, registry
+
+
+class UsageError(ValueError):
+    """Bad command-line input (reported as one line, exit status 2)."""
+
+
+def parse_overrides(pairs: list[str] | None) -> dict:
+    """`["dropout=0.3", "hidden_units=(64,32)", "activation=tanh"]` -> keyword arguments.
+
+    Values are read as Python literals where they parse (numbers, tuples, True/None),
+    else kept as strings.
+    """
+    overrides = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--set takes key=value. Received: --set {pair!r}")
+        try:
+            overrides[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            overrides[key] = raw
+    return overrides
+
+
+def _fmt_shape(shape) -> str:
+    if shape and isinstance(shape[0], tuple | list):
+        return ", ".join(_fmt_shape(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def cmd_list(args) -> int:
+    names = registry.list_models(args.pattern, family=args.family)
+    if not names:
+        print(f"No model matches {args.pattern!r}.", file=sys.stderr)
+        return 1
+    rows = [("name", "family", "task", "params", "input")]
+    for name in names:
+        info = registry.model_info(name)
+        rows.append(
+            (name, info.family, info.task, f"{info.params:,}", _fmt_shape(info.input_shape))
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        cells = [c.rjust(w) if j == 3 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"\n{len(names)} models")
+    return 0
+
+
+def cmd_info(args) -> int:
+    info = registry.model_info(args.name)
+    fields = [
+        ("name", info.name),
+        ("family", info.family),
+        ("task", info.task),
+        ("description", info.description),
+        ("reference", info.reference or "-"),
+        ("input shape", _fmt_shape(info.input_shape)),
+        ("output shape", _fmt_shape(info.output_shape)),
+        ("classes", "-" if info.num_classes is None else str(info.num_classes)),
+        ("parameters", f"{info.params:,}"),
+        ("datasets", ", ".join(info.datasets) or "-"),
+    ]
+    for key, value in fields:
+        print(f"{key + ':':14}{value}")
+    entry = registry.catalog_entry(args.name)
+    if entry is not None:
+        summary = entry["summary"]
+    else:  # a model registered by user code: build it to summarise it
+        from kerazoo.catalog import model_summary
+
+        summary = model_summary(registry.create_model(args.name, compile=False))
+    print()
+    print(summary, end="")
+    return 0
+
+
+def cmd_build(args) -> int:
+    """Builds a model, prints its summary, saves `<out>/model.keras` and its diagram."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    overrides = parse_overrides(args.set)
+    out = Path(args.out or Path("runs") / args.name)
+    model = registry.create_model(args.name, **overrides)  # validates before writing anything
+    if not args.no_diagram:
+        from kerazoo.viz.diagrams import check_graphviz
+
+        check_graphviz()
+    model.summary(line_length=96)
+    out.mkdir(parents=True, exist_ok=True)
+    # Write into a temporary folder beside the target, then move: never a half-written file.
+    with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-") as tmp:
+        model.save(os.path.join(tmp, "model.keras"))
+        os.replace(os.path.join(tmp, "model.keras"), out / "model.keras")
+        written = [out / "model.keras"]
+        if not args.no_diagram:
+            from kerazoo.viz.diagrams import plot
+
+            plot(model, Path(tmp) / "architecture.png")
+            os.replace(Path(tmp) / "architecture.png", out / "architecture.png")
+            written.append(out / "architecture.png")
+    print(f"{args.name}: {model.count_params():,} parameters")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerazoo",
+        description="The Keras 3 model zoo for deep-learning basics.",
+        epilog="Run `kerazoo COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"kerazoo {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("list", help="list the models (name, family, task, params, input)")
+    p.add_argument("pattern", nargs="?", help="shell wildcard, e.g. 'resnet*'")
+    p.add_argument(
+        "--family", help="only this family (mlp, cnn, resnet, rnn, autoencoder, gan, transformer)"
+    )
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="describe one model and print its Keras summary")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("build", help="build a model, print its summary, save it and its diagram")
+    p.add_argument("name")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="factory argument (repeatable)"
+    )
+    p.add_argument("--out", help="output folder (default: runs/NAME)")
+    p.add_argument("--no-diagram", action="store_true", help="skip architecture.png")
+    p.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, ImportError) as err:
+        # The library's errors already name the problem and the fix: one line, exit 2.
+        message = " ".join(str(err).split())
+        print(f"kerazoo {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

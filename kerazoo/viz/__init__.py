@@ -1,0 +1,1 @@
+"""Pictures of models and runs: architecture diagrams (and, later, training plots)."""
