@@ -256,10 +256,10 @@ def create_model(name: str, **overrides):
     if not takes_any:
         unknown = sorted(set(overrides) - set(params))
         if unknown:
-            received = ", ".join(f"{k}={overrides[k]!r}" for k in unknown)
+            arg = unknown[0]
             raise ValueError(
-                f"{name} does not take argument(s) {unknown}. Received: {received}. "
-                f"Accepted: {sorted(params)}"
+                f"{name} does not take the argument {arg!r}. Received: {arg}={overrides[arg]!r}. "
+                f"Accepted: {', '.join(sorted(params))}"
             )
     try:
         return spec.fn(**overrides)
