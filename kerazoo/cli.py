@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
+import tempfile
 
 from kerazoo import __version__, registry
 
@@ -36,6 +38,34 @@ def parse_overrides(pairs: list[str] | None) -> dict:
     return overrides
 
 
+def load_keras_quietly() -> None:
+    """Imports Keras (and TensorFlow) with their C++ start-up lines kept off the terminal.
+
+    TensorFlow writes CUDA probing and oneDNN notices straight to file descriptor 2 when
+    it loads and when it first touches a device; TF_CPP_MIN_LOG_LEVEL does not silence
+    them all. They would bury the command's own output and break its one-line errors, so
+    they are captured here and shown only if the import itself fails.
+    """
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import keras
+
+            keras.ops.convert_to_numpy(keras.ops.zeros(()))  # the first device touch logs too
+        except BaseException:
+            os.dup2(saved, 2)
+            capture.seek(0)
+            sys.stderr.buffer.write(capture.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _fmt_shape(shape) -> str:
     if shape and isinstance(shape[0], tuple | list):
         return ", ".join(_fmt_shape(s) for s in shape)
@@ -55,7 +85,10 @@ def cmd_list(args) -> int:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
-        cells = [c.rjust(w) if j == 3 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if j == 3 else c.ljust(w)
+            for j, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         print("  ".join(cells).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
@@ -85,6 +118,7 @@ def cmd_info(args) -> int:
     else:  # a model registered by user code: build it to summarise it
         from kerazoo.catalog import model_summary
 
+        load_keras_quietly()
         summary = model_summary(registry.create_model(args.name, compile=False))
     print()
     print(summary, end="")
@@ -93,12 +127,11 @@ def cmd_info(args) -> int:
 
 def cmd_build(args) -> int:
     """Builds a model, prints its summary, saves `<out>/model.keras` and its diagram."""
-    import os
-    import tempfile
     from pathlib import Path
 
     overrides = parse_overrides(args.set)
     out = Path(args.out or Path("runs") / args.name)
+    load_keras_quietly()
     model = registry.create_model(args.name, **overrides)  # validates before writing anything
     if not args.no_diagram:
         from kerazoo.viz.diagrams import check_graphviz

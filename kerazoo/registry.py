@@ -220,22 +220,23 @@ def _unknown_name_error(name: str) -> ValueError:
 
 def get_spec(name: str) -> ModelSpec:
     """The live `ModelSpec` for `name`, importing the built-in models if needed."""
-    if name not in _REGISTRY and name in _catalog():
-        _load_builtin_models()
-    if name not in _REGISTRY:
+    # Every built-in model is in the catalogue, so an unknown name is reported without
+    # importing Keras (the catalogue is only missing in a fresh checkout).
+    if name not in _REGISTRY and (name in _catalog() or not _catalog()):
         _load_builtin_models()
     if name not in _REGISTRY:
         raise _unknown_name_error(name)
     return _REGISTRY[name]
 
 
-def create_model(name: str, **overrides):
+def create_model(name: str, /, **overrides):
     """Builds a registered model by name.
 
     Args:
-        name: a registered name (see `list_models()`).
+        name: a registered name (see `list_models()`); positional, so that `name=` among
+            the overrides names the built Keras model.
         **overrides: keyword arguments passed on to the model's factory, for example
-            `num_classes=5`, `dropout=0.3`, `compile=False`.
+            `num_classes=5`, `dropout=0.3`, `compile=False`, `name="my_model"`.
 
     Returns:
         A `keras.Model`, compiled unless `compile=False` was given.

@@ -61,7 +61,7 @@ def test_info_prints_facts_and_summary():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["info", "lenet"], "Unknown model name. Did you mean: lenet5?"),
+        (["info", "lenet"], "Unknown model name. Did you mean: lenet5"),
         (["list", "--family", "nope"], "Received: family='nope'"),
         (["build", "lenet5", "--set", "input_shape=(8, 8, 1)"], "input_shape"),
         (["build", "mnist_cnn", "--set", "dropout=1.5"], "Received: dropout=1.5"),

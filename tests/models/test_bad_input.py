@@ -31,8 +31,14 @@ COMMON = [
 NOT_TAKEN = {
     ("gru_forecaster", "num_classes"),
     ("conv_autoencoder", "num_classes"),
+    ("conv_autoencoder", "dropout"),
     ("vae", "num_classes"),
+    ("vae", "dropout"),
+    ("vae", "api"),
     ("dcgan", "num_classes"),
+    ("dcgan", "activation"),  # generator and discriminator take their own activations
+    ("dcgan", "optimizer"),  # d_optimizer and g_optimizer
+    ("dcgan", "api"),
 }
 
 SHAPES = [
