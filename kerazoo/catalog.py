@@ -12,30 +12,48 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
 from kerazoo import registry
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "models.md"
-SUMMARY_WIDTH = 96
+SUMMARY_WIDTH = 100
 
 
 def model_summary(model) -> str:
     """The Keras summary of `model` as plain text of a fixed width."""
     buffer = io.StringIO()
-    model.summary(line_length=SUMMARY_WIDTH, print_fn=lambda line, **_: buffer.write(line + "\n"))
+    # Keras renders the table with rich, whose console is as wide as $COLUMNS (or the
+    # terminal); pin it so the text is the same in every shell and in the tests.
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(SUMMARY_WIDTH)
+    try:
+        model.summary(
+            line_length=SUMMARY_WIDTH, print_fn=lambda line, **_: buffer.write(line + "\n")
+        )
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
     return buffer.getvalue().rstrip() + "\n"
 
 
 def build_catalog() -> dict:
     """Builds every built-in model once and records what `model_info` reports."""
+    import keras
+
     registry._load_builtin_models()
     entries = []
     for name in registry.list_models():
         spec = registry._REGISTRY.get(name)
         if spec is None or not spec.fn.__module__.startswith("kerazoo."):
             continue  # stale catalogue entry or a user's model: not part of the zoo
+        # Auto-generated layer names (e.g. the `not_equal_N` of a padding mask) count up
+        # globally; a fresh session per model keeps the summaries the same in any process.
+        keras.backend.clear_session()
         model = spec.fn(compile=False)
         entry = registry.describe_built_model(spec, model)
         entry["summary"] = model_summary(model)

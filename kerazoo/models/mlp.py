@@ -109,7 +109,9 @@ def mlp(
             )
         )
         if batchnorm:
-            layers.append(keras.layers.BatchNormalization(name=f"batchnorm_{i}"))
+            layers.append(
+                keras.layers.BatchNormalization(momentum=c.BN_MOMENTUM, name=f"batchnorm_{i}")
+            )
             layers.append(keras.layers.Activation(activation, name=f"activation_{i}"))
         if dropout:
             layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))

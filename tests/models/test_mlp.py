@@ -17,7 +17,11 @@ def _standardize(train, test):
 
 def test_the_basics_course_nets_have_the_classic_shapes():
     binary = binary_mlp()
-    assert [layer.units for layer in binary.layers if isinstance(layer, keras.layers.Dense)] == [64, 32, 1]
+    assert [layer.units for layer in binary.layers if isinstance(layer, keras.layers.Dense)] == [
+        64,
+        32,
+        1,
+    ]
     assert binary.layers[-1].activation.__name__ == "sigmoid"
     assert binary.count_params() == 10 * 64 + 64 + 64 * 32 + 32 + 32 + 1
     regressor = regression_mlp()
@@ -34,7 +38,12 @@ def test_hidden_activation_is_applied(activation):
 
 @pytest.mark.parametrize(
     "alias, keras_class",
-    [("xavier", "GlorotUniform"), ("he", "HeNormal"), ("uniform", "RandomUniform"), ("lecun_normal", "LecunNormal")],
+    [
+        ("xavier", "GlorotUniform"),
+        ("he", "HeNormal"),
+        ("uniform", "RandomUniform"),
+        ("lecun_normal", "LecunNormal"),
+    ],
 )
 def test_initializer_aliases(alias, keras_class):
     model = mlp(input_shape=(4,), hidden_units=(3,), kernel_initializer=alias, compile=False)
@@ -42,7 +51,9 @@ def test_initializer_aliases(alias, keras_class):
 
 
 def test_regularization_options_add_layers_and_losses():
-    model = mlp(input_shape=(4,), hidden_units=(8, 8), dropout=0.5, l2=1e-3, batchnorm=True, compile=False)
+    model = mlp(
+        input_shape=(4,), hidden_units=(8, 8), dropout=0.5, l2=1e-3, batchnorm=True, compile=False
+    )
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("BatchNormalization") == 2 and kinds.count("Dropout") == 2
     x = np.ones((2, 4), "float32")

@@ -111,7 +111,9 @@ def test_tiny_fit_step_trains_without_nan(name):
         assert np.isfinite(values).all(), f"{key} is not finite: {values}"
     after = model.get_weights()
     assert all(np.isfinite(w).all() for w in after)
-    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True)), "no weight changed"
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True)), (
+        "no weight changed"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
