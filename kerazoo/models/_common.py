@@ -245,6 +245,45 @@ def compile_for_task(
     return model
 
 
+def dense_layers(
+    units: tuple,
+    *,
+    activation,
+    batchnorm: bool,
+    dropout: float,
+    kernel_initializer,
+    kernel_regularizer,
+    norm_prefix: str = "",
+) -> list:
+    """Hidden `Dense -> (BatchNorm -> activation) -> (Dropout)` layers, one group per width.
+
+    With batch norm the Dense has no bias (BatchNorm's beta takes its place) and the
+    activation comes after the normalisation.
+    """
+    layers = []
+    for i, width in enumerate(units, start=1):
+        layers.append(
+            keras.layers.Dense(
+                width,
+                activation=None if batchnorm else activation,
+                use_bias=not batchnorm,
+                kernel_initializer=kernel_initializer,
+                kernel_regularizer=kernel_regularizer,
+                name=f"dense_{i}",
+            )
+        )
+        if batchnorm:
+            layers.append(
+                keras.layers.BatchNormalization(
+                    momentum=BN_MOMENTUM, name=f"{norm_prefix}batchnorm_{i}"
+                )
+            )
+            layers.append(keras.layers.Activation(activation, name=f"{norm_prefix}activation_{i}"))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    return layers
+
+
 def assemble(layers: list, *, input_shape: tuple, api: str, name: str, input_dtype="float32"):
     """The same list of layers as a Sequential or as a functional model.
 

@@ -168,24 +168,15 @@ def cnn(
             layers.append(keras.layers.Dropout(conv_dropout, name=f"conv_dropout_{b}"))
 
     layers.append(keras.layers.Flatten(name="flatten"))
-    for i, units in enumerate(dense_units, start=1):
-        layers.append(
-            keras.layers.Dense(
-                units,
-                activation=None if batchnorm else activation,
-                use_bias=not batchnorm,
-                kernel_initializer=init,
-                kernel_regularizer=reg,
-                name=f"dense_{i}",
-            )
-        )
-        if batchnorm:
-            layers.append(
-                keras.layers.BatchNormalization(momentum=c.BN_MOMENTUM, name=f"dense_batchnorm_{i}")
-            )
-            layers.append(keras.layers.Activation(activation, name=f"dense_activation_{i}"))
-        if dropout:
-            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    layers += c.dense_layers(
+        dense_units,
+        activation=activation,
+        batchnorm=batchnorm,
+        dropout=dropout,
+        kernel_initializer=init,
+        kernel_regularizer=reg,
+        norm_prefix="dense_",
+    )
     layers.append(
         keras.layers.Dense(
             num_classes,

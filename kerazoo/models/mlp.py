@@ -97,24 +97,14 @@ def mlp(
     layers = []
     if len(shape) > 1:
         layers.append(keras.layers.Flatten(name="flatten"))
-    for i, units in enumerate(hidden_units, start=1):
-        layers.append(
-            keras.layers.Dense(
-                units,
-                activation=None if batchnorm else activation,
-                use_bias=not batchnorm,
-                kernel_initializer=init,
-                kernel_regularizer=reg,
-                name=f"dense_{i}",
-            )
-        )
-        if batchnorm:
-            layers.append(
-                keras.layers.BatchNormalization(momentum=c.BN_MOMENTUM, name=f"batchnorm_{i}")
-            )
-            layers.append(keras.layers.Activation(activation, name=f"activation_{i}"))
-        if dropout:
-            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    layers += c.dense_layers(
+        hidden_units,
+        activation=activation,
+        batchnorm=batchnorm,
+        dropout=dropout,
+        kernel_initializer=init,
+        kernel_regularizer=reg,
+    )
 
     units, default_act, task = {
         "classification": (num_classes, "softmax", "classification"),
