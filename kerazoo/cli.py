@@ -138,6 +138,11 @@ def cmd_build(args) -> int:
 
         check_graphviz()
     model.summary(line_length=96)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        # Save the optimizer's (zero) slots too, so loading restores it without Keras's
+        # "Skipping variable loading for optimizer" warning.
+        optimizer.build(model.trainable_variables)
     out.mkdir(parents=True, exist_ok=True)
     # Write into a temporary folder beside the target, then move: never a half-written file.
     with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-") as tmp:
