@@ -137,7 +137,9 @@ def cmd_build(args) -> int:
         from kerazoo.viz.diagrams import check_graphviz
 
         check_graphviz()
-    model.summary(line_length=96)
+    from kerazoo.catalog import model_summary
+
+    print(model_summary(model), end="")
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:
         # Save the optimizer's (zero) slots too, so loading restores it without Keras's

@@ -62,6 +62,7 @@ def plot(
         model,
         to_file=str(to_file),
         show_shapes=show_shapes,
+        show_layer_names=True,
         show_layer_activations=show_layer_activations,
         expand_nested=expand_nested,
         rankdir=rankdir,
