@@ -9,3 +9,9 @@ statsmodels) and `tabular` (scikit-learn's bundled real tables).
 
 class DataNotFoundError(ValueError):
     """A data file or package is missing or corrupt; the message says how to install it."""
+
+
+# After DataNotFoundError: the loader imports it from this package.
+from kerazoo.data.loader import DatasetInfo, load, load_arrays  # noqa: E402
+
+__all__ = ["DataNotFoundError", "DatasetInfo", "load", "load_arrays"]
