@@ -38,6 +38,8 @@ _LAZY = {
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
     "models": "kerazoo.models",
+    "data": "kerazoo.data",
+    "distribute": "kerazoo.training.distribute",
 }
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""The training path: `tf.distribute` strategies and batch splitting (`distribute`)."""
