@@ -1,1 +1,1 @@
-"""Pictures of models and runs: architecture diagrams (and, later, training plots)."""
+"""Pictures of models and runs: architecture diagrams (`diagrams`) and training plots (`plots`)."""
