@@ -296,3 +296,18 @@ def assemble(layers: list, *, input_shape: tuple, api: str, name: str, input_dty
     for layer in layers:
         x = layer(x)
     return keras.Model(inputs, x, name=name)
+
+
+def serialize_parts(model, parts: tuple[str, ...]) -> dict:
+    """Config entries for a model built from named sub-models (VAE, DCGAN)."""
+    return {part: keras.saving.serialize_keras_object(getattr(model, part)) for part in parts}
+
+
+def deserialize_parts(config: dict, parts: tuple[str, ...], custom_objects=None) -> dict:
+    """The inverse of `serialize_parts`: a copy of `config` with the sub-models rebuilt."""
+    config = dict(config)
+    for part in parts:
+        config[part] = keras.saving.deserialize_keras_object(
+            config[part], custom_objects=custom_objects
+        )
+    return config

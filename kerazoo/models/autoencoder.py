@@ -265,8 +265,7 @@ class VAE(keras.Model):
 
     def get_config(self):
         return {
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            **c.serialize_parts(self, ("encoder", "decoder")),
             "seed": self.seed,
             "name": self.name,
             "trainable": self.trainable,
@@ -274,12 +273,7 @@ class VAE(keras.Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for part in ("encoder", "decoder"):
-            config[part] = keras.saving.deserialize_keras_object(
-                config[part], custom_objects=custom_objects
-            )
-        return cls(**config)
+        return cls(**c.deserialize_parts(config, ("encoder", "decoder"), custom_objects))
 
 
 # --- the builders ---------------------------------------------------------------------

@@ -302,8 +302,7 @@ class DCGAN(keras.Model):
 
     def get_config(self):
         return {
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            **c.serialize_parts(self, ("generator", "discriminator")),
             "seed": self.seed,
             "name": self.name,
             "trainable": self.trainable,
@@ -311,12 +310,7 @@ class DCGAN(keras.Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for part in ("generator", "discriminator"):
-            config[part] = keras.saving.deserialize_keras_object(
-                config[part], custom_objects=custom_objects
-            )
-        return cls(**config)
+        return cls(**c.deserialize_parts(config, ("generator", "discriminator"), custom_objects))
 
 
 def _check_image_shape(image_shape) -> tuple:
