@@ -1,0 +1,366 @@
+"""The callbacks every kerazoo run shares: `default_callbacks(run_dir, ...)`.
+
+A run folder gets, by default:
+
+- `model.keras`: the best model so far (`ModelCheckpoint`, `save_best_only=True`);
+- `history.csv`: one row per finished epoch (`CSVLogger`, appending, so a resumed run
+  keeps the rows of the epochs it does not repeat);
+- `logs/`: TensorBoard event files;
+- `backup/`: the training state at the end of the last finished epoch
+  (`BackupAndRestore`); `fit` deletes it when it ends normally, and a run started again
+  in the same folder continues from it after an interruption.
+
+plus `EarlyStopping` (restoring the best weights), a learning-rate schedule and a NaN
+guard (`NaNGuard`) that stops a diverging run but keeps the last good backup.
+
+Why a NaN guard of our own: Keras's `TerminateOnNaN()` stops by setting
+`model.stop_training`, so `fit` goes on to `on_epoch_end` (where `BackupAndRestore` would
+save the diverged weights over the last good backup) and `on_train_end` (where it deletes the
+backup folder). `TerminateOnNaN(raise_error=True)` keeps the backup, but only by raising out
+of `fit`, which also skips every other callback's clean-up (the CSV file is never closed,
+`EarlyStopping` never restores the best weights) and loses the `History`. `NaNGuard` stops
+gracefully instead and *freezes* the run's `KeepingBackupAndRestore` first, so nothing is
+saved over or deleted, and records where it stopped in `guard.stopped_on_nan`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import keras
+import numpy as np
+
+LR_SCHEDULES = ("plateau", "constant", "cosine", "step")
+
+
+class KeepingBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that a `NaNGuard` can freeze.
+
+    Once `freeze()` is called, it neither saves (the weights have diverged: the last backup is
+    the last good one) nor deletes its folder at the end of `fit`, so the run can be resumed
+    from that backup, e.g. with a lower learning rate. Otherwise identical to Keras's callback.
+
+    Args:
+        backup_dir: folder of the backup; used by nothing else.
+        **kwargs: passed on to `keras.callbacks.BackupAndRestore`.
+
+    Example:
+
+    ```python
+    backup = KeepingBackupAndRestore("runs/x/backup")
+    model.fit(x, y, epochs=5, callbacks=[NaNGuard(backup=backup), backup])
+    ```
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, **kwargs) -> None:
+        super().__init__(os.fspath(backup_dir), **kwargs)
+        self.frozen = False
+
+    def freeze(self) -> None:
+        """Stops saving and keeps the backup folder when training ends."""
+        self.frozen = True
+
+    def on_train_begin(self, logs=None):
+        # A reused instance starts unfrozen: the backup it restores is a good one.
+        self.frozen = False
+        super().on_train_begin(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.frozen:
+            super().on_epoch_end(epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.frozen:
+            super().on_train_batch_end(batch, logs)
+
+    def on_train_end(self, logs=None):
+        if not self.frozen:
+            super().on_train_end(logs)
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training when the loss becomes NaN or infinite, keeping the last good backup.
+
+    Checks the loss after every training batch and at the end of every epoch (the epoch
+    check also covers `val_loss`). On a bad value it freezes `backup` (see
+    `KeepingBackupAndRestore`), prints what happened and how to go on, sets
+    `stopped_on_nan = (epoch, batch)` (0-based as Keras counts, while the message counts
+    from 1 like the progress bar; `batch` is `None` when the epoch-end check fired) and
+    sets `model.stop_training`, so `fit` returns normally with its history.
+
+    Put it before `backup` in the callback list (`default_callbacks` does), so that it
+    freezes the backup before the backup's own end-of-epoch save.
+
+    Args:
+        backup: the run's `KeepingBackupAndRestore`, or `None` when there is none.
+        message: a hint appended to the stop message, e.g. the command that resumes the run.
+
+    Example:
+
+    ```python
+    guard = NaNGuard()
+    model.fit(x, y, epochs=5, callbacks=[guard])
+    if guard.stopped_on_nan:
+        epoch, batch = guard.stopped_on_nan
+    ```
+    """
+
+    def __init__(self, backup: KeepingBackupAndRestore | None = None, message: str = "") -> None:
+        super().__init__()
+        if backup is not None and not isinstance(backup, KeepingBackupAndRestore):
+            raise ValueError(
+                "NaNGuard can only keep a KeepingBackupAndRestore backup (Keras's own "
+                "BackupAndRestore cannot be frozen). "
+                f"Received: backup={type(backup).__name__}"
+            )
+        self.backup = backup
+        self.message = message
+        self.stopped_on_nan: tuple[int, int | None] | None = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.stopped_on_nan = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs, ("loss",), batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epoch = epoch
+        self._check(logs, ("loss", "val_loss"), None)
+
+    def _check(self, logs, keys, batch):
+        if self.stopped_on_nan is not None:
+            return
+        for key in keys:
+            value = (logs or {}).get(key)
+            if value is None:
+                continue
+            value = float(np.asarray(keras.ops.convert_to_numpy(value)))
+            if math.isfinite(value):
+                continue
+            self.stopped_on_nan = (self._epoch, batch)
+            if self.backup is not None:
+                self.backup.freeze()
+            self.model.stop_training = True
+            # Printed like Keras's own progress messages, so it shows in the run's console.
+            print(self._stop_message(key, value, batch), flush=True)
+            return
+
+    def _backed_up_epochs(self) -> int | None:
+        # BackupAndRestore's metadata holds the number of finished epochs it saved.
+        try:
+            with open(self.backup._training_metadata_path) as f:
+                return int(json.load(f)["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _stop_message(self, key: str, value: float, batch: int | None) -> str:
+        where = f"epoch {self._epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
+        text = f"\nNaN guard: {key} became {value} at {where}; training stopped."
+        fix = "lower the learning rate (or clip gradients)"
+        if self.backup is None:
+            text += f" There is no backup (backup=False); {fix} and start again."
+        elif (done := self._backed_up_epochs()) is not None:
+            text += (
+                f" The last good backup (end of epoch {done}) is kept in "
+                f"{self.backup.backup_dir}. To go on, {fix} and train again in the same run "
+                "folder (e.g. `kerazoo train ... --resume`): it continues from that backup."
+            )
+        else:
+            text += f" No epoch had finished, so there is no backup yet; {fix} and start again."
+        return text + (f" {self.message}" if self.message else "")
+
+
+class EpochLRSchedule(keras.callbacks.LearningRateScheduler):
+    """A per-epoch learning-rate schedule starting from the optimizer's initial rate.
+
+    The rate of epoch `e` depends only on `e` and the initial rate, so a resumed run (whose
+    first epoch is not 0) gets the same rates as an uninterrupted one. The initial rate is
+    `initial_lr`, or else the optimizer's learning rate read when `fit` starts; list this
+    callback before `BackupAndRestore` (as `default_callbacks` does) so that it reads the
+    compiled rate and not one restored from a backup.
+
+    Args:
+        schedule: `schedule(epoch, initial_lr) -> lr`.
+        initial_lr: the rate at epoch 0; `None` reads it from the optimizer.
+
+    Example:
+
+    ```python
+    halve = EpochLRSchedule(lambda epoch, lr0: lr0 * 0.5**epoch)
+    ```
+    """
+
+    def __init__(self, schedule: Callable[[int, float], float], initial_lr: float | None = None):
+        self.epoch_schedule = schedule
+        self.initial_lr = initial_lr
+        self._lr0 = initial_lr
+        # Keras passes (epoch, current_lr); the current rate is ignored on purpose.
+        super().__init__(lambda epoch, lr=None: float(self.epoch_schedule(epoch, self._lr0)))
+
+    def on_train_begin(self, logs=None):
+        if self.initial_lr is None:
+            lr = self.model.optimizer.learning_rate
+            self._lr0 = float(keras.ops.convert_to_numpy(lr))
+
+
+def cosine_schedule(epochs: int) -> Callable[[int, float], float]:
+    """`lr(e) = lr0 * (1 + cos(pi * e / epochs)) / 2`: lr0 at epoch 0, towards 0 at `epochs`."""
+    return lambda epoch, lr0: lr0 * 0.5 * (1.0 + math.cos(math.pi * min(epoch, epochs) / epochs))
+
+
+def step_schedule(epochs: int) -> Callable[[int, float], float]:
+    """`lr(e) = lr0 * 0.5 ** (e // max(1, epochs // 3))`: halved three times over the run."""
+    every = max(1, epochs // 3)
+    return lambda epoch, lr0: lr0 * 0.5 ** (epoch // every)
+
+
+def default_callbacks(
+    run_dir: str | os.PathLike,
+    *,
+    monitor: str = "val_loss",
+    early_stopping: bool = True,
+    patience: int = 5,
+    checkpoint: bool = True,
+    lr_schedule: str | None = "plateau",
+    epochs: int | None = None,
+    initial_lr: float | None = None,
+    backup: bool = True,
+    csv: bool = True,
+    tensorboard: bool = True,
+    nan_guard: bool = True,
+    extra: Iterable[keras.callbacks.Callback] = (),
+) -> list[keras.callbacks.Callback]:
+    """Returns the callbacks of a kerazoo run writing into `run_dir`.
+
+    In order (the order matters; see below): `NaNGuard`, the learning-rate callback,
+    `KeepingBackupAndRestore(run_dir/"backup")`, `EarlyStopping(monitor, patience,
+    restore_best_weights=True)`, `ModelCheckpoint(run_dir/"model.keras", monitor,
+    save_best_only=True)`, `CSVLogger(run_dir/"history.csv", append=True)`,
+    `TensorBoard(run_dir/"logs")`, then `extra`. The guard comes first so it freezes the
+    backup before the backup saves diverged weights; the schedule before the backup so it
+    reads the compiled learning rate; the CSV logger after the schedule so `history.csv`
+    gets a `learning_rate` column.
+
+    Learning-rate schedules (`lr0` is `initial_lr`, or the optimizer's rate when `fit`
+    starts):
+
+    - `"plateau"`: `ReduceLROnPlateau(monitor, factor=0.5, patience=max(1, patience // 2))`,
+      which halves the rate before early stopping would give up;
+    - `"constant"` or `None`: no learning-rate callback;
+    - `"cosine"`: `lr0 * (1 + cos(pi * epoch / epochs)) / 2`, from lr0 at epoch 0 down
+      towards 0 at `epochs`;
+    - `"step"`: `lr0 * 0.5 ** (epoch // max(1, epochs // 3))`, halved every third of the run.
+
+    Resuming: a run interrupted in the middle (an exception, a kill) leaves `backup/` behind;
+    calling `fit` again with the same `epochs` and the callbacks of a new
+    `default_callbacks(run_dir)` restores the weights and optimizer state and continues at
+    the first unfinished epoch; `history.csv` keeps its earlier rows. Two things restart with
+    the new callbacks: `EarlyStopping`'s patience count, and `ModelCheckpoint`'s best value
+    (the first resumed epoch is saved even if an earlier epoch was better). After a NaN stop,
+    `history.csv` keeps the diverged epoch's row (loss nan) and the resumed run writes that
+    epoch again.
+
+    Args:
+        run_dir: the run folder; created if missing.
+        monitor: the quantity watched by early stopping, the checkpoint and `"plateau"`.
+            With `"val_..."` `fit` needs validation data.
+        early_stopping: add `EarlyStopping`.
+        patience: epochs without improvement before early stopping, >= 0.
+        checkpoint: add `ModelCheckpoint` writing `model.keras`.
+        lr_schedule: `"plateau"`, `"constant"`, `"cosine"`, `"step"` or `None`.
+        epochs: the run's epoch count; needed by `"cosine"` and `"step"`.
+        initial_lr: the schedule's rate at epoch 0; `None` reads the optimizer's.
+        backup: add the backup that makes runs resumable.
+        csv: add `CSVLogger` writing `history.csv`.
+        tensorboard: add `TensorBoard` writing `logs/`.
+        nan_guard: add `NaNGuard`.
+        extra: the user's own callbacks, appended at the end.
+
+    Returns:
+        A list of `keras.callbacks.Callback`, to pass to `model.fit(callbacks=...)`. Find the
+        guard with `next(c for c in callbacks if isinstance(c, NaNGuard))`.
+
+    Raises:
+        ValueError: for an unknown `lr_schedule`, `"cosine"`/`"step"` without a positive
+            `epochs`, a negative `patience`, a non-positive `initial_lr`, or an `extra`
+            that is not a list of callbacks.
+
+    Example:
+
+    ```python
+    callbacks = default_callbacks("runs/mnist_cnn", lr_schedule="cosine", epochs=5)
+    model.fit(x, y, validation_split=0.1, epochs=5, callbacks=callbacks)
+    ```
+    """
+    if lr_schedule is not None and lr_schedule not in LR_SCHEDULES:
+        raise ValueError(
+            f"lr_schedule must be one of {', '.join(LR_SCHEDULES)} or None. "
+            f"Received: lr_schedule={lr_schedule!r}"
+        )
+    if lr_schedule in ("cosine", "step") and (
+        isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0
+    ):
+        raise ValueError(
+            f"lr_schedule={lr_schedule!r} needs the run's epoch count: pass epochs=N (N >= 1). "
+            f"Received: epochs={epochs!r}"
+        )
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        raise ValueError(f"patience must be an integer >= 0. Received: patience={patience!r}")
+    if initial_lr is not None and not (
+        isinstance(initial_lr, (int, float)) and math.isfinite(initial_lr) and initial_lr > 0
+    ):
+        raise ValueError(
+            f"initial_lr must be a positive number or None. Received: initial_lr={initial_lr!r}"
+        )
+    extra = list(extra)
+    for callback in extra:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise ValueError(
+                "extra must hold keras.callbacks.Callback instances. "
+                f"Received: extra item of type {type(callback).__name__}"
+            )
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    keeper = KeepingBackupAndRestore(run_dir / "backup") if backup else None
+    callbacks: list[keras.callbacks.Callback] = []
+    if nan_guard:
+        callbacks.append(NaNGuard(backup=keeper))
+    if lr_schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=0.5, patience=max(1, patience // 2)
+            )
+        )
+    elif lr_schedule == "cosine":
+        callbacks.append(EpochLRSchedule(cosine_schedule(epochs), initial_lr))
+    elif lr_schedule == "step":
+        callbacks.append(EpochLRSchedule(step_schedule(epochs), initial_lr))
+    if keeper is not None:
+        callbacks.append(keeper)
+    if early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=patience, restore_best_weights=True
+            )
+        )
+    if checkpoint:
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(run_dir / "model.keras"), monitor=monitor, save_best_only=True
+            )
+        )
+    if csv:
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True))
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
+    return callbacks + extra
