@@ -22,8 +22,38 @@ DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "models.md"
 SUMMARY_WIDTH = 100
 
 
+# Sub-models that make up the two-part families (autoencoders, VAE, DCGAN).
+_PARTS = ("encoder", "decoder", "generator", "discriminator")
+
+
+def _parts(model) -> list:
+    """The named sub-models of `model`: attributes (VAE, DCGAN) or nested layers."""
+    import keras
+
+    found = []
+    for name in _PARTS:
+        part = getattr(model, name, None)
+        if part is None:
+            try:
+                part = model.get_layer(name)
+            except ValueError:
+                continue
+        if isinstance(part, keras.Model):
+            found.append(part)
+    return found
+
+
 def model_summary(model) -> str:
-    """The Keras summary of `model` as plain text of a fixed width."""
+    """The Keras summary of `model` as plain text of a fixed width, followed by the
+    summaries of its encoder/decoder or generator/discriminator where it has them (the
+    discriminator of a DCGAN is not in its inference graph, so Keras alone omits it)."""
+    text = _one_summary(model)
+    for part in _parts(model):
+        text += "\n" + _one_summary(part)
+    return text
+
+
+def _one_summary(model) -> str:
     buffer = io.StringIO()
     # Keras renders the table with rich, whose console is as wide as $COLUMNS (or the
     # terminal); pin it so the text is the same in every shell and in the tests.

@@ -94,3 +94,13 @@ def test_build_writes_model_and_diagram(tmp_path):
         model = load_model(out / "model.keras")
     assert model.layers[-2].units == 8
     assert Path(out / "model.keras").exists()
+
+
+@pytest.mark.parametrize(
+    "name, parts", [("dcgan", ("generator", "discriminator")), ("vae", ("encoder", "decoder"))]
+)
+def test_info_summarises_every_part_of_two_part_models(name, parts):
+    proc = run("info", name)
+    assert proc.returncode == 0, proc.stderr
+    for part in parts:
+        assert f'Model: "{part}"' in proc.stdout
