@@ -37,6 +37,8 @@ _LAZY = {
     "load_model": "kerazoo.saving",
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
+}
+_LAZY_MODULES = {
     "models": "kerazoo.models",
     "data": "kerazoo.data",
     "distribute": "kerazoo.training.distribute",
@@ -49,13 +51,15 @@ __all__ = [
     "model_info",
     "register_model",
     *_LAZY,
+    *_LAZY_MODULES,
 ]
 
 
 def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        return importlib.import_module(_LAZY_MODULES[name])
     if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        return module if module.__name__.endswith(name) else getattr(module, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     # Every registered model is also a top-level factory: `from kerazoo import mnist_cnn`.
     if name in list_models():
         from kerazoo.registry import get_spec

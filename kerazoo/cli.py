@@ -16,10 +16,6 @@ import tempfile
 from kerazoo import __version__, registry
 
 
-class UsageError(ValueError):
-    """Bad command-line input (reported as one line, exit status 2)."""
-
-
 def parse_overrides(pairs: list[str] | None) -> dict:
     """`["dropout=0.3", "hidden_units=(64,32)", "activation=tanh"]` -> keyword arguments.
 
@@ -30,7 +26,7 @@ def parse_overrides(pairs: list[str] | None) -> dict:
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
         if not sep or not key.isidentifier():
-            raise UsageError(f"--set takes key=value. Received: --set {pair!r}")
+            raise ValueError(f"--set takes key=value. Received: --set {pair!r}")
         try:
             overrides[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):

@@ -277,11 +277,6 @@ def create_model(name: str, /, **overrides):
         ) from None
 
 
-def factory_signature(name: str) -> inspect.Signature:
-    """The keyword arguments the factory of `name` accepts."""
-    return inspect.signature(get_spec(name).fn)
-
-
 def describe_built_model(spec: ModelSpec, model) -> dict:
     """The catalogue entry for `spec`, read off its built default `model`."""
 
@@ -351,15 +346,11 @@ def model_info(name: str) -> ModelInfo:
     Example:
 
     >>> kerazoo.model_info("resnet20").params
-    272474
+    271098
     """
-    if name not in _REGISTRY:
-        entry = _catalog().get(name)
-        if entry is not None:
-            return _info_from_entry(entry)
-    spec = get_spec(name)
     entry = _catalog().get(name)
-    if entry is not None and spec.fn.__module__.startswith("kerazoo."):
+    spec = _REGISTRY.get(name)
+    if entry is not None and (spec is None or spec.fn.__module__.startswith("kerazoo.")):
         return _info_from_entry(entry)
-    model = spec.fn(compile=False)
-    return _info_from_entry(describe_built_model(spec, model))
+    spec = get_spec(name)  # a user's model (or an unknown name: close matches)
+    return _info_from_entry(describe_built_model(spec, spec.fn(compile=False)))
