@@ -35,6 +35,8 @@ __version__ = "0.1.0"
 # Public names that live in modules importing Keras; loaded on first access.
 _LAZY = {
     "load_model": "kerazoo.saving",
+    "train": "kerazoo.training.run",
+    "evaluate": "kerazoo.training.evaluate",
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
 }
@@ -42,6 +44,7 @@ _LAZY_MODULES = {
     "models": "kerazoo.models",
     "data": "kerazoo.data",
     "distribute": "kerazoo.training.distribute",
+    "callbacks": "kerazoo.training.callbacks",
 }
 
 __all__ = [

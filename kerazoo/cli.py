@@ -159,6 +159,131 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _notices() -> None:
+    """Library warnings (e.g. a dataset fallback) as one `notice:` line each on stderr."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and "kerazoo" in filename:
+            print(f"notice: {message}", file=sys.stderr, flush=True)
+
+    warnings.showwarning = show
+
+
+def cmd_train(args) -> int:
+    from kerazoo.training import run
+
+    overrides = parse_overrides(args.set)
+    _notices()
+    load_keras_quietly()
+    try:
+        result = run.train(
+            args.name,
+            args.dataset,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            learning_rate=args.lr,
+            lr_schedule=args.lr_schedule,
+            strategy=args.strategy,
+            seed=args.seed,
+            out=args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            overrides=overrides,
+            max_examples=args.max_examples,
+            early_stopping=not args.no_early_stopping,
+            patience=args.patience,
+            verbose=args.verbose,
+        )
+    except run.TrainingDiverged as err:
+        print(f"kerazoo train: {err}", file=sys.stderr)
+        return 1
+    written = sorted(p.name for p in result.run_dir.iterdir() if not p.name.startswith("."))
+    print(f"wrote {result.run_dir}: {', '.join(written)}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from kerazoo.training.evaluate import evaluate
+
+    _notices()
+    load_keras_quietly()
+    scores = evaluate(args.path, args.dataset)
+    print(
+        f"{scores['dataset']} test split ({scores['n_test']:,} examples; {scores['dataset_source']})"
+    )
+    for key, value in scores.items():
+        if key.startswith("test_"):
+            print(f"{key:18}{value:.4f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from kerazoo.training.predict import predict
+
+    load_keras_quietly()
+    for p in predict(args.model, args.files):
+        text = f"  {p.text[:70]}" if p.text else ""
+        print(f"{p.source}: {p.label} ({p.probability:.1%}){text}")
+    return 0
+
+
+def _verbosity(value: str):
+    if value == "auto":
+        return value
+    if value in ("0", "1", "2"):
+        return int(value)
+    raise argparse.ArgumentTypeError(f"must be auto, 0, 1 or 2, got {value!r}")
+
+
+def _add_train_parser(sub) -> None:
+    from kerazoo.training.distribute import STRATEGIES
+
+    p = sub.add_parser(
+        "train",
+        help="train a model on real data and write a run folder (metrics, model, pictures)",
+        description="Train NAME on its default dataset (or --dataset) and write the run "
+        "folder: config.json, model.keras, metrics.json, history.csv, history.png, "
+        "architecture.png and the task's pictures.",
+    )
+    p.add_argument("name", help="a model name (kerazoo list)")
+    p.add_argument("--dataset", help="dataset (default: the model's first; see kerazoo info NAME)")
+    p.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
+    p.add_argument(
+        "--batch-size", type=int, help="global batch size (default 128 for 20k+ examples, else 32)"
+    )
+    p.add_argument(
+        "--optimizer", choices=("adam", "sgd", "rmsprop", "adamw"), help="default: the model's"
+    )
+    p.add_argument("--lr", type=float, help="learning rate (default: the model's)")
+    p.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine", "step", "plateau"),
+        default="constant",
+        help="learning-rate schedule (default constant)",
+    )
+    p.add_argument("--strategy", choices=STRATEGIES, default="auto", help="tf.distribute strategy")
+    p.add_argument("--seed", type=int, default=0, help="seed (weights, split, order)")
+    p.add_argument("--out", help="run folder (default runs/NAME)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue the run in --out")
+    group.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    p.add_argument("--max-examples", type=int, help="at most N examples per split (quick runs)")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (default 5)")
+    p.add_argument("--no-early-stopping", action="store_true", help="run every epoch")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="model argument (repeatable)"
+    )
+    p.add_argument(
+        "--verbose",
+        type=_verbosity,
+        default="auto",
+        help="auto (progress bar on a terminal, a line per epoch otherwise), 0, 1 or 2",
+    )
+    p.set_defaults(func=cmd_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kerazoo",
@@ -187,6 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: runs/NAME)")
     p.add_argument("--no-diagram", action="store_true", help="skip architecture.png")
     p.set_defaults(func=cmd_build)
+
+    _add_train_parser(sub)
+
+    p = sub.add_parser("evaluate", help="test metrics of a run folder or a .keras model")
+    p.add_argument("path", help="run folder or .keras file")
+    p.add_argument("--dataset", help="dataset (default: the run's)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify PNG/JPEG images or lines of text files")
+    p.add_argument("model", help="run folder or .keras file")
+    p.add_argument("files", nargs="+", help="images (image models) or text files (text models)")
+    p.set_defaults(func=cmd_predict)
     return parser
 
 

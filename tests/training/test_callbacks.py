@@ -14,10 +14,13 @@ import realdata
 
 import kerazoo
 from kerazoo.training.callbacks import (
+    AtomicModelCheckpoint,
     EpochLRSchedule,
     KeepingBackupAndRestore,
     NaNGuard,
+    ResumableEarlyStopping,
     default_callbacks,
+    history_best,
 )
 
 EXPECTED_TYPES = {
@@ -84,8 +87,8 @@ def test_default_list_order_and_run_dir_created(tmp_path):
         NaNGuard,
         keras.callbacks.ReduceLROnPlateau,
         KeepingBackupAndRestore,
-        keras.callbacks.EarlyStopping,
-        keras.callbacks.ModelCheckpoint,
+        ResumableEarlyStopping,
+        AtomicModelCheckpoint,
         keras.callbacks.CSVLogger,
         keras.callbacks.TensorBoard,
     ]
@@ -270,3 +273,44 @@ def test_an_interrupted_run_resumes_at_the_first_unfinished_epoch(tmp_path, digi
     np.testing.assert_allclose([float(r["learning_rate"]) for r in rows], expected, rtol=1e-5)
     assert not (tmp_path / "backup").exists()
     assert kerazoo.load_model(tmp_path / "model.keras") is not None
+
+
+def test_a_resumed_run_keeps_the_best_value_and_patience_of_the_interrupted_one(tmp_path, digits):
+    with pytest.raises(RuntimeError, match="interrupted at epoch 3"):
+        _fit(_model(), digits, default_callbacks(tmp_path, extra=[_Interrupt(at=3)]), epochs=6)
+    rows = _rows(tmp_path / "history.csv")
+    val_losses = [float(r["val_loss"]) for r in rows]
+    best_epoch = int(np.argmin(val_losses))
+    assert history_best(tmp_path / "history.csv", "val_loss") == (
+        min(val_losses),
+        len(rows) - 1 - best_epoch,
+        best_epoch,
+    )
+    saved = (tmp_path / "model.keras").stat().st_mtime_ns
+
+    callbacks = default_callbacks(tmp_path)
+    checkpoint = next(c for c in callbacks if isinstance(c, AtomicModelCheckpoint))
+    stopper = next(c for c in callbacks if isinstance(c, ResumableEarlyStopping))
+    # Without this, the first resumed epoch would replace the better model.keras.
+    assert checkpoint.best == pytest.approx(min(val_losses))
+    stopper.set_model(_model())
+    stopper.on_train_begin()
+    assert (stopper.best, stopper.wait, stopper.best_epoch) == (
+        pytest.approx(min(val_losses)),
+        len(rows) - 1 - best_epoch,
+        best_epoch,
+    )
+    # Accuracy-like monitors are maximised.
+    assert history_best(tmp_path / "history.csv", "val_accuracy")[0] == pytest.approx(
+        max(float(r["val_accuracy"]) for r in rows)
+    )
+    assert history_best(tmp_path / "nothing.csv", "val_loss") is None
+    assert (tmp_path / "model.keras").stat().st_mtime_ns == saved
+
+
+def test_the_checkpoint_replaces_model_keras_whole(tmp_path, digits):
+    _fit(_model(), digits, default_callbacks(tmp_path, early_stopping=False), epochs=2)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    model = kerazoo.load_model(tmp_path / "model.keras")
+    (x, y), _ = digits
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.25  # chance: 0.1

@@ -1,0 +1,153 @@
+"""`evaluate(run_or_model)`: test metrics of a trained model on a dataset's held-out split.
+
+A run folder (or a `model.keras` inside one) brings its own settings: the dataset, seed,
+split and data options from `config.json`, so the test split is exactly the one the run
+held out, and the text vocabulary from `vocabulary.txt`. A `.keras` file from elsewhere
+needs `dataset=` unless it is a zoo model whose name says which dataset it fits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kerazoo import registry
+from kerazoo.data import loader
+
+
+def open_run(path: str | Path) -> tuple[Path, dict | None]:
+    """`(model file, run config or None)` for a run folder or a `.keras` file.
+
+    Raises:
+        ValueError: if the path is neither a run folder with a model nor a `.keras` file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        model_file = path / "model.keras"
+        if not model_file.is_file():
+            raise ValueError(
+                f"{path} is not a finished run folder (no model.keras); pass a run folder "
+                f"or a .keras file. Received: path={str(path)!r}"
+            )
+    elif path.suffix == ".keras":
+        model_file = path
+    else:
+        raise ValueError(
+            f"Expected a run folder or a .keras model file. Received: path={str(path)!r}"
+        )
+    config_file = model_file.parent / "config.json"
+    config = None
+    if config_file.is_file():
+        try:
+            config = json.loads(config_file.read_text())
+        except ValueError as err:
+            raise ValueError(
+                f"Cannot read {config_file} ({err}). Received: path={str(path)!r}"
+            ) from None
+    return model_file, config
+
+
+def _model_name(model_file: Path, config: dict | None) -> str | None:
+    if config is not None:
+        return config.get("model")
+    from kerazoo.saving import read_config
+
+    name = read_config(model_file).get("config", {}).get("name")
+    return name if name in registry.list_models() else None
+
+
+def evaluate(
+    path: str | Path, dataset: str | None = None, *, batch_size: int = 256, verbose: int = 0
+) -> dict:
+    """Evaluates a trained model on the test split of a dataset.
+
+    Args:
+        path: a run folder, or a `.keras` file (inside a run folder or not).
+        dataset: the dataset; default the run's (or, for a zoo model file outside a run
+            folder, the model's default dataset).
+        batch_size: evaluation batch size.
+        verbose: Keras's `evaluate` verbosity.
+
+    Returns:
+        `{"test_<metric>": value, ..., "dataset": name, "n_test": n, "dataset_source": ...}`.
+
+    Raises:
+        ValueError: for a missing or damaged model file, an unknown dataset, or a dataset
+            whose inputs do not fit the model.
+
+    Example:
+
+    ```python
+    kerazoo.evaluate("runs/mnist_cnn")["test_accuracy"]
+    ```
+    """
+    model_file, config = open_run(path)
+    name = _model_name(model_file, config)
+    if dataset is None:
+        if config is not None:
+            dataset = config["dataset"]
+        elif name is not None:
+            from kerazoo.training.run import default_dataset
+
+            dataset = default_dataset(name)
+        else:
+            raise ValueError(
+                f"{model_file} is not in a run folder and is not a zoo model, so the dataset "
+                "is not known; pass one (--dataset). Received: dataset=None"
+            )
+    if dataset not in loader.DATASETS:
+        raise ValueError(
+            f"Unknown dataset. Known datasets: {', '.join(loader.DATASETS)}. "
+            f"Received: dataset={dataset!r}"
+        )
+    if name is not None:
+        from kerazoo.training.run import check_model_fits
+
+        check_model_fits(name, dataset)
+    config = config or {}
+    options = dict(config.get("data_options", {}))
+    same_dataset = config.get("dataset") == dataset
+    splits, info = loader.load_arrays(
+        dataset,
+        seed=config.get("seed", 0) if same_dataset else 0,
+        validation_split=config.get("validation_split", 0.1) if same_dataset else 0.1,
+        max_examples=config.get("max_examples") if same_dataset else None,
+        scale=False,
+        **(options if same_dataset else {}),
+    )
+    _check_vocabulary(model_file.parent / "vocabulary.txt", info)
+
+    from kerazoo.saving import load_model
+
+    model = load_model(model_file)
+    task = registry.get_spec(name).task if name is not None else None
+    # A GAN takes latent vectors; the data goes to its discriminator.
+    judged = model.discriminator if task == "generation" else model
+    expected = tuple(judged.input_shape[1:])
+    if expected != tuple(info.input_shape):
+        raise ValueError(
+            f"{model_file} takes inputs of shape {expected}, but {dataset} has inputs of shape "
+            f"{tuple(info.input_shape)}. Received: dataset={dataset!r}"
+        )
+    _, _, test_ds = loader.pipelines(splits, batch_size, seed=0)
+    if task == "reconstruction":
+        test_ds = test_ds.map(lambda x, y: (x, x))
+    scores = model.evaluate(test_ds, verbose=verbose, return_dict=True)
+    return {f"test_{k}": float(v) for k, v in scores.items()} | {
+        "dataset": info.name,
+        "n_test": info.n_test,
+        "dataset_source": info.source,
+    }
+
+
+def _check_vocabulary(vocabulary_file: Path, info) -> None:
+    # The test texts must be read with the vocabulary the model was trained with.
+    if info.vocabulary is None or not vocabulary_file.is_file():
+        return
+    saved = vocabulary_file.read_text().split("\n")[:-1]
+    if saved != info.vocabulary:
+        raise ValueError(
+            f"The vocabulary rebuilt from the data differs from the run's {vocabulary_file}; "
+            "the data files changed since the run. Retrain the model. "
+            f"Received: {len(saved)} saved words, {len(info.vocabulary)} rebuilt"
+        )

@@ -1,0 +1,160 @@
+"""`predict(model, files)`: labels and probabilities for new images or lines of text.
+
+Image classifiers read PNG/JPEG files: converted to the model's channels, resized to its
+input size and scaled to [0, 1]. MNIST-style digits are light on a dark background; a
+picture whose border is lighter than its centre (a dark digit on white paper) is inverted
+first. Text classifiers read text files and classify each non-empty line, with the
+vocabulary of their run (`vocabulary.txt` beside the model). Class names come from the
+run's `dataset.json`; without a run folder the class index is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kerazoo.training.evaluate import open_run
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+@dataclasses.dataclass
+class Prediction:
+    """One classified input: where it came from, the label and its probability."""
+
+    source: str
+    label: str
+    probability: float
+    text: str | None = None
+
+
+def _read_image(path: Path, shape: tuple) -> np.ndarray:
+    import keras
+
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(
+            f"Image classifiers read PNG or JPEG files ({', '.join(IMAGE_SUFFIXES)}). "
+            f"Received: {path}"
+        )
+    height, width, channels = shape
+    try:
+        image = keras.utils.load_img(
+            path,
+            color_mode="grayscale" if channels == 1 else "rgb",
+            target_size=(height, width),
+            interpolation="bilinear",
+        )
+    except (OSError, ValueError) as err:
+        raise ValueError(f"Cannot read the image {path} ({err}). Received: {path}") from None
+    x = np.asarray(image, dtype="float32").reshape(height, width, channels) / 255.0
+    border = np.concatenate([x[0].ravel(), x[-1].ravel(), x[:, 0].ravel(), x[:, -1].ravel()])
+    if border.mean() > x.mean():  # dark figure on a light background: make it like MNIST
+        x = 1.0 - x
+    return x
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        raise ValueError(f"Cannot read the text file {path} ({err}). Received: {path}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _probabilities(model, x) -> tuple[np.ndarray, np.ndarray]:
+    probs = np.asarray(model.predict(x, verbose=0))
+    if probs.shape[-1] == 1:
+        p1 = probs[:, 0]
+        labels = (p1 >= 0.5).astype(int)
+        return labels, np.where(labels == 1, p1, 1.0 - p1)
+    return probs.argmax(axis=-1), probs.max(axis=-1)
+
+
+def predict(path: str | Path, files) -> list[Prediction]:
+    """Classifies image files or the lines of text files with a trained classifier.
+
+    Args:
+        path: a run folder or a `.keras` file.
+        files: paths of PNG/JPEG images (image classifiers) or text files (text
+            classifiers: one text per line).
+
+    Returns:
+        A list of `Prediction(source, label, probability, text)`, one per image or line.
+
+    Raises:
+        ValueError: for a missing/damaged model, a model that is not a classifier, a file
+            that cannot be read or has the wrong type, or a text model without its
+            vocabulary.
+
+    Example:
+
+    ```python
+    for p in kerazoo.training.predict.predict("runs/mnist_cnn", ["seven.png"]):
+        print(p.source, p.label, p.probability)
+    ```
+    """
+    model_file, config = open_run(path)
+    files = [Path(f) for f in files]
+    if not files:
+        raise ValueError("predict needs at least one input file. Received: files=[]")
+    for f in files:
+        if not f.is_file():
+            raise ValueError(f"Input file not found. Received: {f}")
+    run_dir = model_file.parent
+    info = {}
+    if (run_dir / "dataset.json").is_file():
+        info = json.loads((run_dir / "dataset.json").read_text())
+    if info.get("task", "classification") != "classification":
+        raise ValueError(
+            "predict classifies inputs; this model is a "
+            f"{info.get('task')} model (use kerazoo evaluate). Received: {model_file}"
+        )
+
+    from kerazoo.saving import load_model
+
+    model = load_model(model_file, compile=False)
+    names = info.get("class_names")
+    input_shape = tuple(model.input_shape[1:])
+    text_model = info.get("input_dtype") == "int32" or len(input_shape) == 1
+    if text_model:
+        vocabulary_file = run_dir / "vocabulary.txt"
+        if not vocabulary_file.is_file():
+            raise ValueError(
+                f"A text model needs the vocabulary it was trained with ({vocabulary_file}); "
+                f"pass a run folder that has it. Received: {model_file}"
+            )
+        import keras
+
+        vocabulary = vocabulary_file.read_text(encoding="utf-8").split("\n")[:-1]
+        vectorizer = keras.layers.TextVectorization(
+            vocabulary=vocabulary, output_sequence_length=input_shape[0]
+        )
+        sources, texts = [], []
+        for f in files:
+            for i, line in enumerate(_read_lines(f), start=1):
+                sources.append(f"{f}:{i}")
+                texts.append(line)
+        if not texts:
+            raise ValueError(f"The text files hold no non-empty line. Received: {files}")
+        x = keras.ops.convert_to_numpy(vectorizer(texts)).astype("int32")
+    else:
+        if len(input_shape) != 3:
+            raise ValueError(
+                "predict reads images or text; this model takes inputs of shape "
+                f"{input_shape}. Received: {model_file}"
+            )
+        sources, texts = [str(f) for f in files], [None] * len(files)
+        x = np.stack([_read_image(f, input_shape) for f in files])
+    labels, probabilities = _probabilities(model, x)
+    return [
+        Prediction(
+            source=s,
+            label=names[k] if names and k < len(names) else str(int(k)),
+            probability=float(p),
+            text=t,
+        )
+        for s, k, p, t in zip(sources, labels, probabilities, texts, strict=True)
+    ]
