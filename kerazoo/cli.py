@@ -173,29 +173,25 @@ def _notices() -> None:
 def cmd_train(args) -> int:
     from kerazoo.training import run
 
-    overrides = parse_overrides(args.set)
+    settings = dict(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        lr_schedule=args.lr_schedule,
+        strategy=args.strategy,
+        seed=args.seed,
+        max_examples=args.max_examples,
+        early_stopping=not args.no_early_stopping,
+        patience=args.patience,
+        overrides=parse_overrides(args.set),
+    )
+    where = dict(out=args.out, resume=args.resume, overwrite=args.overwrite)
+    run.plan(args.name, args.dataset, **where, **settings)  # bad input: answered at once
     _notices()
     load_keras_quietly()
     try:
-        result = run.train(
-            args.name,
-            args.dataset,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            optimizer=args.optimizer,
-            learning_rate=args.lr,
-            lr_schedule=args.lr_schedule,
-            strategy=args.strategy,
-            seed=args.seed,
-            out=args.out,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            overrides=overrides,
-            max_examples=args.max_examples,
-            early_stopping=not args.no_early_stopping,
-            patience=args.patience,
-            verbose=args.verbose,
-        )
+        result = run.train(args.name, args.dataset, **where, **settings, verbose=args.verbose)
     except run.TrainingDiverged as err:
         print(f"kerazoo train: {err}", file=sys.stderr)
         return 1

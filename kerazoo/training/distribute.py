@@ -76,15 +76,28 @@ def get_strategy(name: str = "auto"):
         return tf.distribute.get_strategy()
     if name == "auto":
         if len(gpus) >= 2:
-            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+            return _mirrored(tuple(d.name for d in gpus))
         if len(gpus) == 1:
             return tf.distribute.OneDeviceStrategy("/gpu:0")
         return tf.distribute.get_strategy()
     if name == "mirrored":
         devices = gpus or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
+        return _mirrored(tuple(d.name for d in devices))
     # "onedevice"
     return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+
+
+_MIRRORED: dict[tuple[str, ...], Any] = {}
+
+
+def _mirrored(devices: tuple[str, ...]):
+    # One MirroredStrategy per device set and process: a second instance over the same
+    # devices reuses collective instance keys, and its all-reduces then meet the first
+    # one's ("Shape mismatch in the collective instance", measured with two runs in one
+    # process).
+    if devices not in _MIRRORED:
+        _MIRRORED[devices] = _tf().distribute.MirroredStrategy(list(devices))
+    return _MIRRORED[devices]
 
 
 def describe(strategy=None) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def _positive_int(value, name: str, *, allow_none: bool = False) -> None:
 
 def default_dataset(model: str) -> str:
     """The dataset `kerazoo train MODEL` uses when none is given: the model's first."""
-    spec = registry.get_spec(model)
+    spec = registry.model_info(model)
     if not spec.datasets:
         raise ValueError(
             f"{model} declares no dataset, so one must be given. "
@@ -113,7 +113,7 @@ def check_model_fits(model: str, dataset: str) -> None:
     matching task: a classifier needs labels, a regressor targets, and autoencoders and GANs
     need images.
     """
-    spec = registry.get_spec(model)
+    spec = registry.model_info(model)
     if dataset not in loader.DATASETS:
         raise ValueError(
             f"Unknown dataset. Known datasets: {', '.join(loader.DATASETS)}. "
@@ -167,7 +167,7 @@ def _check_config(config: RunConfig) -> None:
         )
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={config.seed!r}")
-    spec = registry.get_spec(config.model)
+    spec = registry.model_info(config.model)
     taken = set(_model_arguments(spec, None)) & set(config.overrides)
     if taken:
         arg = sorted(taken)[0]
@@ -353,6 +353,38 @@ class _RunClock:
 # The training path
 
 
+def plan(
+    model: str,
+    dataset: str | None = None,
+    *,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    **settings,
+) -> tuple[RunConfig, Path, RunConfig | None]:
+    """Checks a run's settings and folder without loading data or writing anything.
+
+    `train` calls it first; the CLI calls it before importing TensorFlow, so bad input is
+    answered at once.
+
+    Args:
+        model, dataset, out, resume, overwrite: as in `train`.
+        **settings: the other `RunConfig` fields (`epochs`, `batch_size`, ...).
+
+    Returns:
+        `(config, run_dir, saved)`: `saved` is the run's saved config when resuming.
+
+    Raises:
+        ValueError: as `train` does for bad input.
+    """
+    dataset = dataset if dataset is not None else default_dataset(model)
+    config = RunConfig(model=model, dataset=dataset, **settings)
+    _check_config(config)
+    run_dir = Path(out if out is not None else Path("runs") / model)
+    saved = _prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
+    return config, run_dir, saved
+
+
 def train(
     model: str,
     dataset: str | None = None,
@@ -433,10 +465,12 @@ def train(
     result.metrics["test_accuracy"]   # ~0.97 on the MNIST sample
     ```
     """
-    dataset = dataset if dataset is not None else default_dataset(model)
-    config = RunConfig(
-        model=model,
-        dataset=dataset,
+    config, run_dir, saved = plan(
+        model,
+        dataset,
+        out=out,
+        resume=resume,
+        overwrite=overwrite,
         epochs=epochs,
         batch_size=batch_size,
         optimizer=optimizer,
@@ -451,10 +485,7 @@ def train(
         overrides=dict(overrides or {}),
         data_options=dict(data_options or {}),
     )
-    _check_config(config)
     verbose = _verbose(verbose)
-    run_dir = Path(out if out is not None else Path("runs") / model)
-    saved = _prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
     if saved is not None:
         config = saved
         if (run_dir / "metrics.json").is_file():

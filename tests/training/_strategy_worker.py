@@ -5,7 +5,8 @@ and the pytest process has long done that, so `test_distribute.py` runs this scr
 subprocess: it splits the CPU into two logical devices, then
 
 1. fits the tiny mnist_cnn classifier, the VAE and the DCGAN on real digits under
-   MirroredStrategy (2 replicas), built and compiled inside `strategy.scope()`;
+   MirroredStrategy (2 replicas), built and compiled inside `strategy.scope()`, and runs
+   the classifier and the VAE through `kerazoo.train(strategy="mirrored")`;
 2. takes ONE gradient step with the same initial weights and the same GLOBAL batch under
    MirroredStrategy and under the default strategy, and reports how far apart the weights
    end up (they must agree: each replica's loss is its share of the global-batch mean, and
@@ -181,6 +182,30 @@ def step_runs(mirrored, default) -> dict:
     return out
 
 
+def train_runs() -> dict:
+    """`kerazoo.train(strategy="mirrored")`: the whole training path on 2 replicas."""
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = (("mnist_cnn", "mirrored"), ("mnist_cnn", "default"), ("vae", "mirrored"))
+        for name, strategy in runs:
+            result = kerazoo.train(
+                name,
+                "mnist_sample",
+                epochs=3,
+                batch_size=GLOBAL_BATCH * 2,
+                max_examples=640,
+                strategy=strategy,
+                out=Path(tmp) / f"{name}-{strategy}",
+                overrides=tiny(name),
+                verbose=0,
+                plots=False,
+            )
+            out[f"{name}-{strategy}"] = result.metrics
+    return out
+
+
 def main() -> None:
     start = time.perf_counter()
     mirrored = distribute.get_strategy("mirrored")
@@ -191,6 +216,7 @@ def main() -> None:
         "per_replica_batch": distribute.per_replica_batch_size(GLOBAL_BATCH, mirrored),
         "fit": fit_runs(mirrored),
         "step": step_runs(mirrored, default),
+        "train": train_runs(),
     }
     report["seconds"] = time.perf_counter() - start
     print("RESULT " + json.dumps(report))

@@ -133,3 +133,18 @@ def test_one_step_matches_the_default_strategy(report, name):
     assert step["max_weight_diff"] < 1e-5
     for key, value in step["logs_default"].items():
         assert step["logs_mirrored"][key] == pytest.approx(value, rel=1e-5)
+
+
+@pytest.mark.parametrize("name, metric", [("mnist_cnn", "test_accuracy"), ("vae", "test_loss")])
+def test_kerazoo_train_under_mirrored_records_the_replicas(report, name, metric):
+    metrics = report["train"][f"{name}-mirrored"]
+    assert metrics["strategy"] == "MirroredStrategy" and metrics["replicas"] == 2
+    assert len(metrics["devices"]) == 2
+    assert metrics["batch_size"] == 32 and metrics["epochs"] == 3
+    assert metrics[metric] == metrics[metric]  # finite, not NaN
+    if name == "mnist_cnn":
+        # The same run on one replica: two replicas learn as well (chance is 0.1).
+        single = report["train"]["mnist_cnn-default"]
+        assert single["replicas"] == 1
+        assert metrics["test_accuracy"] > 0.5
+        assert abs(metrics["test_accuracy"] - single["test_accuracy"]) < 0.15
