@@ -37,6 +37,7 @@ _LAZY = {
     "load_model": "kerazoo.saving",
     "train": "kerazoo.training.run",
     "evaluate": "kerazoo.training.evaluate",
+    "predict": "kerazoo.training.predict",
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
 }

@@ -92,7 +92,7 @@ def predict(path: str | Path, files) -> list[Prediction]:
     Example:
 
     ```python
-    for p in kerazoo.training.predict.predict("runs/mnist_cnn", ["seven.png"]):
+    for p in kerazoo.predict("runs/mnist_cnn", ["seven.png"]):
         print(p.source, p.label, p.probability)
     ```
     """

@@ -592,6 +592,10 @@ def train(
 
     scores = net.evaluate(test_ds, verbose=0, return_dict=True)
     metrics = {f"test_{k}": float(v) for k, v in scores.items()}
+    scale = info.std if info.window is not None else info.target_std
+    if "test_mae" in metrics and scale:
+        # Targets are standardized for training; this is the error in the data's own units.
+        metrics["test_mae_unscaled"] = metrics["test_mae"] * float(scale)
     seconds = clock.seconds
     best = cb.history_best(run_dir / "history.csv", _monitor(spec.task))
     metrics.update(
