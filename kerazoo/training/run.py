@@ -516,6 +516,15 @@ def train(
         spec.task, *loader.pipelines(splits, global_batch, seed=config.seed)
     )
 
+    # The model checks its arguments (overrides included) before anything is written.
+    keras.utils.set_random_seed(config.seed)
+    arguments = _model_arguments(spec, info) | config.overrides
+    for arg in ("optimizer", "learning_rate"):
+        if getattr(config, arg) is not None:
+            arguments[arg] = getattr(config, arg)
+    with strategy_.scope():
+        net = registry.create_model(config.model, **arguments)
+
     # Everything is checked: from here on the folder is written.
     if saved is None:
         if run_dir.exists():  # overwrite=True (an existing run folder) or an empty folder
@@ -526,14 +535,6 @@ def train(
     _write_json(run_dir / "dataset.json", info.as_dict())
     if info.vocabulary is not None:
         (run_dir / "vocabulary.txt").write_text("\n".join(info.vocabulary) + "\n")
-
-    keras.utils.set_random_seed(config.seed)
-    arguments = _model_arguments(spec, info) | config.overrides
-    for arg in ("optimizer", "learning_rate"):
-        if getattr(config, arg) is not None:
-            arguments[arg] = getattr(config, arg)
-    with strategy_.scope():
-        net = registry.create_model(config.model, **arguments)
 
     monitors = []
     if plots and spec.task == "generation":

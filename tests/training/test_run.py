@@ -132,12 +132,15 @@ def test_a_finished_run_is_refused_then_replaced_with_overwrite(tmp_path):
         ({"seed": -1}, "Received: seed=-1"),
         ({"overrides": {"num_classes": 3}}, "comes from the dataset.*Received: num_classes=3"),
         ({"overrides": {"learning_rate": 0.1}}, "--lr.*Received: learning_rate=0.1"),
+        ({"overrides": {"dropout": 2.0}}, "Received: dropout=2.0"),
+        ({"overrides": {"depth": 3}}, "does not take the argument 'depth'"),
         ({"resume": True}, "no run to resume"),
         ({"resume": True, "overwrite": True}, "exclude each other"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(tmp_path, kwargs, message):
-    kwargs = {"model": "mnist_cnn", "out": tmp_path / "run", "verbose": 0} | kwargs
+    kwargs = {"model": "mnist_cnn", "dataset": "mnist_sample", "out": tmp_path / "run"} | kwargs
+    kwargs["verbose"] = 0
     with pytest.raises(ValueError, match=message):
         kerazoo.train(kwargs.pop("model"), **kwargs)
     assert not (tmp_path / "run").exists()
