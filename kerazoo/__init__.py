@@ -38,6 +38,7 @@ _LAZY = {
     "train": "kerazoo.training.run",
     "evaluate": "kerazoo.training.evaluate",
     "predict": "kerazoo.training.predict",
+    "plot": "kerazoo.viz.diagrams",
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
 }

@@ -225,6 +225,52 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_diagram(args) -> int:
+    """Draws one model, a saved model file, or every registered model (`--all`)."""
+    from pathlib import Path
+
+    from kerazoo.viz import diagrams
+
+    if args.all == bool(args.name):
+        raise ValueError(
+            "Give one model (a registered name or a .keras file) or --all, not both or "
+            f"neither. Received: name={args.name!r}, --all={args.all}"
+        )
+    overrides = parse_overrides(args.set)
+    if args.all and overrides:
+        raise ValueError(f"--set applies to one model, not --all. Received: --set {args.set}")
+    names = registry.list_models() if args.all else [args.name]
+    is_file = not args.all and (args.name.endswith(".keras") or os.sep in args.name)
+    if is_file and not Path(args.name).is_file():
+        raise ValueError(f"Model file not found. Received: {args.name}")
+    if not is_file:
+        for name in names:
+            registry.model_info(name)  # an unknown name: close matches, before TensorFlow
+    diagrams.check_graphviz()  # before TensorFlow is loaded and anything is built
+    out = Path(args.out)
+    load_keras_quietly()
+    import keras
+
+    for name in names:
+        stem = Path(name).stem if is_file else name
+        model = diagrams.resolve_model(name, **overrides)
+        written = [
+            diagrams.plot(
+                model,
+                out / f"{stem}.{args.format}",
+                rankdir=args.rankdir,
+                show_shapes=not args.no_shapes,
+            )
+        ]
+        if args.parts:
+            written += diagrams.plot_parts(
+                model, out, fmt=args.format, prefix=stem, rankdir=args.rankdir
+            )
+        print(", ".join(f"wrote {p}" for p in written), flush=True)
+        keras.backend.clear_session()  # --all builds 24 models; keep memory flat
+    return 0
+
+
 def _verbosity(value: str):
     if value == "auto":
         return value
@@ -310,6 +356,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_build)
 
     _add_train_parser(sub)
+
+    p = sub.add_parser(
+        "diagram",
+        help="draw architecture diagrams (a model, a .keras file, or --all)",
+        description="Draw NAME (a registered model, built with --set overrides) or a saved "
+        "MODEL.keras to OUT/<name>.<format>; --all draws every registered model.",
+    )
+    p.add_argument("name", nargs="?", help="registered model name or .keras file")
+    p.add_argument("--all", action="store_true", help="every registered model")
+    p.add_argument("--format", choices=("png", "svg", "pdf", "dot"), default="png")
+    p.add_argument("--out", default="diagrams", help="output folder (default: diagrams)")
+    p.add_argument(
+        "--parts",
+        action="store_true",
+        help="also draw each part (generator/discriminator, encoder/decoder, transformer block)",
+    )
+    p.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="layout direction")
+    p.add_argument("--no-shapes", action="store_true", help="leave out the layer shapes")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="model argument (repeatable)"
+    )
+    p.set_defaults(func=cmd_diagram)
 
     p = sub.add_parser("evaluate", help="test metrics of a run folder or a .keras model")
     p.add_argument("path", help="run folder or .keras file")

@@ -3,11 +3,19 @@
 `plot_model` needs both the `pydot` package and Graphviz's `dot` program; when either is
 missing it fails late (or, in notebooks, only prints). `check_graphviz` runs first and
 raises one ImportError that says exactly what to install.
+
+Models made of parts are drawn so the parts show: nested models (an autoencoder's or the
+VAE's encoder and decoder) are expanded into labelled boxes, and the DCGAN, whose own graph
+is only its generator, is drawn as `z -> generator -> discriminator`. `plot_parts` draws
+each part on its own as well (for the transformer: one encoder block, layer by layer).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 FORMATS = ("png", "svg", "pdf", "dot")
@@ -30,6 +38,59 @@ def check_graphviz() -> None:
         )
 
 
+def _format_of(to_file: Path) -> str:
+    fmt = to_file.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValueError(
+            f"Diagram format must be one of {', '.join(FORMATS)} (taken from the file "
+            f"extension). Received: to_file={str(to_file)!r}"
+        )
+    return fmt
+
+
+def resolve_model(model_or_name, **overrides):
+    """A `keras.Model` from a model, a registered name (built uncompiled) or a `.keras` file.
+
+    Raises:
+        ValueError: for an unknown name, a bad override, or a missing/corrupt model file.
+    """
+    if isinstance(model_or_name, str | os.PathLike) and (
+        str(model_or_name).endswith(".keras") or os.sep in str(model_or_name)
+    ):
+        if overrides:
+            raise ValueError(
+                "Overrides build a model from its name; a saved model file is drawn as it is. "
+                f"Received: overrides {sorted(overrides)} with {str(model_or_name)!r}"
+            )
+        from kerazoo.saving import load_model
+
+        return load_model(model_or_name, compile=False)
+    if isinstance(model_or_name, str):
+        from kerazoo.registry import create_model
+
+        return create_model(model_or_name, **({"compile": False} | overrides))
+    import keras
+
+    if not isinstance(model_or_name, keras.Model):
+        raise ValueError(
+            "Expected a keras.Model, a registered model name or a .keras file. "
+            f"Received: {type(model_or_name).__name__}"
+        )
+    return model_or_name
+
+
+def _drawable(model):
+    """The graph to draw: the DCGAN as generator -> discriminator, other models as they are."""
+    generator = getattr(model, "generator", None)
+    discriminator = getattr(model, "discriminator", None)
+    if generator is None or discriminator is None:
+        return model
+    import keras
+
+    z = keras.Input(shape=tuple(generator.input_shape[1:]), name="z")
+    return keras.Model(z, discriminator(generator(z)), name=model.name)
+
+
 def plot(
     model,
     to_file: str | Path,
@@ -39,33 +100,137 @@ def plot(
     expand_nested: bool = True,
     rankdir: str = "TB",
     dpi: int = 96,
+    **overrides,
 ) -> Path:
-    """Draws `model` (a keras.Model) to `to_file`; the format follows the extension.
+    """Draws a model to `to_file`; the format follows the extension (png, svg, pdf, dot).
+
+    Args:
+        model: a `keras.Model`, a registered name (built with `overrides`, uncompiled) or
+            the path of a `.keras` file.
+        to_file: the picture to write; its folder is created. Written atomically.
+        show_shapes: show each layer's input and output shapes.
+        show_layer_activations: show the activation of layers that have one.
+        expand_nested: draw nested models (encoder, decoder, generator, ...) as labelled
+            boxes of their layers rather than one node each.
+        rankdir: `"TB"` (top to bottom) or `"LR"` (left to right).
+        dpi: resolution of png output.
+        **overrides: factory arguments when `model` is a name, e.g. `num_classes=5`.
+
+    Returns:
+        `to_file` as a `Path`.
 
     Raises:
-        ImportError: if pydot or Graphviz is missing.
-        ValueError: for an unsupported extension or rankdir.
+        ImportError: if pydot or Graphviz's `dot` is missing (checked before any work).
+        ValueError: for an unsupported extension or rankdir, an unknown model name, a bad
+            override, or a missing/corrupt model file.
+
+    Example:
+
+    ```python
+    kerazoo.plot("dcgan", "dcgan.svg")            # z -> generator -> discriminator
+    kerazoo.plot(model, "model.png", rankdir="LR")
+    ```
     """
     to_file = Path(to_file)
-    fmt = to_file.suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
-        raise ValueError(
-            f"Diagram format must be one of {FORMATS}. Received: to_file={str(to_file)!r}"
-        )
+    fmt = _format_of(to_file)
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"rankdir must be 'TB' or 'LR'. Received: rankdir={rankdir!r}")
     check_graphviz()
+    model = resolve_model(model, **overrides)
     import keras
 
-    to_file.parent.mkdir(parents=True, exist_ok=True)
-    keras.utils.plot_model(
-        model,
-        to_file=str(to_file),
-        show_shapes=show_shapes,
-        show_layer_names=True,
-        show_layer_activations=show_layer_activations,
-        expand_nested=expand_nested,
-        rankdir=rankdir,
-        dpi=dpi,
-    )
+    try:
+        to_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{to_file.stem}.", suffix=f".{fmt}", dir=to_file.parent)
+        os.close(fd)
+    except OSError as err:
+        raise ValueError(
+            f"Cannot write into {to_file.parent} ({err.strerror}); choose a writable folder. "
+            f"Received: to_file={str(to_file)!r}"
+        ) from None
+    try:
+        keras.utils.plot_model(
+            _drawable(model),
+            to_file=tmp,
+            show_shapes=show_shapes,
+            show_layer_names=True,
+            show_layer_activations=show_layer_activations,
+            expand_nested=expand_nested,
+            rankdir=rankdir,
+            dpi=dpi,
+        )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, to_file)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return to_file
+
+
+def _transformer_block(layer):
+    """One TransformerEncoder block as a graph of its own layers (for its part diagram)."""
+    import keras
+
+    seen = layer.input  # a list when the block was also called with a mask
+    seen = seen[0] if isinstance(seen, list | tuple) else seen
+    x = keras.Input(shape=tuple(seen.shape[1:]), name="tokens")
+    if layer.norm_first:
+        h = layer.attention_norm(x)
+        h = layer.attention_dropout(layer.attention(h, h))
+        x1 = keras.layers.Add(name="attention_residual")([x, h])
+        h = layer.ffn_dropout(layer.ffn_output(layer.ffn_hidden(layer.ffn_norm(x1))))
+        out = keras.layers.Add(name="ffn_residual")([x1, h])
+    else:
+        h = layer.attention_dropout(layer.attention(x, x))
+        x1 = layer.attention_norm(keras.layers.Add(name="attention_residual")([x, h]))
+        h = layer.ffn_dropout(layer.ffn_output(layer.ffn_hidden(x1)))
+        out = layer.ffn_norm(keras.layers.Add(name="ffn_residual")([x1, h]))
+    return keras.Model(x, out, name=layer.name)
+
+
+def parts(model) -> dict:
+    """The parts of a model worth a diagram of their own, by name.
+
+    DCGAN: `generator`, `discriminator`; autoencoders and the VAE: `encoder`, `decoder`;
+    transformer classifiers: `block` (the first encoder block, drawn layer by layer).
+    Other models: `{}`.
+    """
+    found = {}
+    for name in ("generator", "discriminator"):
+        if getattr(model, name, None) is not None:
+            found[name] = getattr(model, name)
+    for name in ("encoder", "decoder"):
+        with contextlib.suppress(ValueError):  # get_layer's answer for "no such layer"
+            found[name] = model.get_layer(name)
+    from kerazoo.models.layers import TransformerEncoder
+
+    blocks = [
+        layer for layer in getattr(model, "layers", []) if isinstance(layer, TransformerEncoder)
+    ]
+    if blocks:
+        found["block"] = _transformer_block(blocks[0])
+    return found
+
+
+def plot_parts(
+    model, out_dir: str | Path, *, fmt: str = "png", prefix: str | None = None, **kwargs
+):
+    """Draws each of `parts(model)` to `out_dir/<prefix>-<part>.<fmt>`; returns the paths.
+
+    Args:
+        model: a `keras.Model`, a registered name or a `.keras` file.
+        out_dir: the folder.
+        fmt: `"png"`, `"svg"`, `"pdf"` or `"dot"`.
+        prefix: file name prefix (default: the model's name).
+        **kwargs: passed on to `plot` (`show_shapes`, `rankdir`, ...).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(
+            f"Diagram format must be one of {', '.join(FORMATS)}. Received: fmt={fmt!r}"
+        )
+    check_graphviz()
+    model = resolve_model(model)
+    prefix = prefix or model.name
+    return [
+        plot(part, Path(out_dir) / f"{prefix}-{name}.{fmt}", **kwargs)
+        for name, part in parts(model).items()
+    ]
