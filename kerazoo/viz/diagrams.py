@@ -166,32 +166,51 @@ def plot(
     return to_file
 
 
-def _transformer_block(layer):
-    """One TransformerEncoder block as a graph of its own layers (for its part diagram)."""
-    import keras
+def _transformer_block(block):
+    """One built `TransformerEncoder` as a functional graph of its own sub-layers (and
+    weights), wired the way its `call` is, so the inside of the block can be drawn.
 
-    seen = layer.input  # a list when the block was also called with a mask
+    Raises:
+        RuntimeError: if the re-wired block does not compute what the block computes (its
+            `call` changed and this function must follow).
+    """
+    import keras
+    import numpy as np
+
+    seen = block.input  # a list when the block was also called with a mask
     seen = seen[0] if isinstance(seen, list | tuple) else seen
-    x = keras.Input(shape=tuple(seen.shape[1:]), name="tokens")
-    if layer.norm_first:
-        h = layer.attention_norm(x)
-        h = layer.attention_dropout(layer.attention(h, h))
-        x1 = keras.layers.Add(name="attention_residual")([x, h])
-        h = layer.ffn_dropout(layer.ffn_output(layer.ffn_hidden(layer.ffn_norm(x1))))
-        out = keras.layers.Add(name="ffn_residual")([x1, h])
-    else:
-        h = layer.attention_dropout(layer.attention(x, x))
-        x1 = layer.attention_norm(keras.layers.Add(name="attention_residual")([x, h]))
-        h = layer.ffn_dropout(layer.ffn_output(layer.ffn_hidden(x1)))
-        out = layer.ffn_norm(keras.layers.Add(name="ffn_residual")([x1, h]))
-    return keras.Model(x, out, name=layer.name)
+    shape = tuple(seen.shape[1:])
+    inputs = keras.Input(shape=shape, name="block_input")
+    x = inputs
+    y = block.attention_norm(x) if block.norm_first else x
+    y = block.attention_dropout(block.attention(y, y))
+    x = keras.layers.Add(name="attention_residual")([x, y])
+    if not block.norm_first:
+        x = block.attention_norm(x)
+    y = block.ffn_norm(x) if block.norm_first else x
+    y = block.ffn_dropout(block.ffn_output(block.ffn_hidden(y)))
+    x = keras.layers.Add(name="ffn_residual")([x, y])
+    if not block.norm_first:
+        x = block.ffn_norm(x)
+    rewired = keras.Model(inputs, x, name=block.name)
+
+    sample = np.random.default_rng(0).normal(size=(1, *shape)).astype("float32")
+    expected = keras.ops.convert_to_numpy(block(sample, training=False))
+    got = keras.ops.convert_to_numpy(rewired(sample, training=False))
+    if not np.allclose(expected, got, atol=1e-5):
+        raise RuntimeError(
+            f"The diagram of {block.name} no longer matches TransformerEncoder.call; update "
+            "kerazoo.viz.diagrams._transformer_block."
+        )
+    return rewired
 
 
 def parts(model) -> dict:
     """The parts of a model worth a diagram of their own, by name.
 
     DCGAN: `generator`, `discriminator`; autoencoders and the VAE: `encoder`, `decoder`;
-    transformer classifiers: `block` (the first encoder block, drawn layer by layer).
+    transformer classifiers: the first encoder block by its layer name (e.g. `encoder_1`),
+    drawn layer by layer (the others have the same layers).
     Other models: `{}`.
     """
     found = {}
@@ -207,7 +226,7 @@ def parts(model) -> dict:
         layer for layer in getattr(model, "layers", []) if isinstance(layer, TransformerEncoder)
     ]
     if blocks:
-        found["block"] = _transformer_block(blocks[0])
+        found[blocks[0].name] = _transformer_block(blocks[0])
     return found
 
 

@@ -83,12 +83,12 @@ def test_models_made_of_parts_show_them_as_labelled_boxes(tmp_path, name, parts,
 
 def test_parts_each_get_their_own_diagram(tmp_path):
     written = diagrams.plot_parts("transformer_classifier", tmp_path, fmt="dot")
-    assert [p.name for p in written] == ["transformer_classifier-block.dot"]
+    assert [p.name for p in written] == ["transformer_classifier-encoder_1.dot"]
     names, pairs, _ = _graph(written[0])
     assert {"self_attention", "attention_residual", "ffn_hidden", "ffn_residual"} <= set(
         names.values()
     )
-    assert ("tokens", "attention_residual") in pairs  # the residual path skips attention
+    assert ("block_input", "attention_residual") in pairs  # the residual path skips attention
     written = diagrams.plot_parts("dcgan", tmp_path, fmt="svg")
     assert [p.name for p in written] == ["dcgan-generator.svg", "dcgan-discriminator.svg"]
     assert diagrams.plot_parts("lenet5", tmp_path) == []
