@@ -48,9 +48,11 @@ format: setup
 	$(BIN)/ruff format kerazoo tests
 	$(BIN)/ruff check --fix kerazoo tests
 
-# Regenerate kerazoo/catalog.json and docs/models.md after adding or changing a model.
+# Regenerate kerazoo/catalog.json, docs/models.md and the diagram gallery (docs/gallery.md,
+# docs/diagrams/) after adding or changing a model.
 catalog: setup
 	$(BIN)/python -m kerazoo.catalog
+	$(BIN)/python -m kerazoo.gallery
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache
