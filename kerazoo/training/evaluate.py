@@ -132,8 +132,10 @@ def evaluate(
     _, _, test_ds = loader.pipelines(splits, batch_size, seed=0)
     if task == "reconstruction":
         test_ds = test_ds.map(lambda x, y: (x, x))
+    from kerazoo.training.run import test_metrics
+
     scores = model.evaluate(test_ds, verbose=verbose, return_dict=True)
-    return {f"test_{k}": float(v) for k, v in scores.items()} | {
+    return test_metrics(scores, info) | {
         "dataset": info.name,
         "n_test": info.n_test,
         "dataset_source": info.source,

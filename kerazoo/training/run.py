@@ -592,11 +592,7 @@ def train(
         net.load_weights(run_dir / "model.keras")
 
     scores = net.evaluate(test_ds, verbose=0, return_dict=True)
-    metrics = {f"test_{k}": float(v) for k, v in scores.items()}
-    scale = info.std if info.window is not None else info.target_std
-    if "test_mae" in metrics and scale:
-        # Targets are standardized for training; this is the error in the data's own units.
-        metrics["test_mae_unscaled"] = metrics["test_mae"] * float(scale)
+    metrics = test_metrics(scores, info)
     seconds = clock.seconds
     best = cb.history_best(run_dir / "history.csv", _monitor(spec.task))
     metrics.update(
@@ -628,6 +624,16 @@ def train(
     clock.path.unlink(missing_ok=True)
     _say(verbose, summary_line(metrics, run_dir))
     return RunResult(run_dir=run_dir, metrics=metrics, model=net, info=info, config=config)
+
+
+def test_metrics(scores: dict, info) -> dict:
+    """`evaluate`'s scores as `test_*` metrics, plus `test_mae_unscaled` for regressors."""
+    metrics = {f"test_{k}": float(v) for k, v in scores.items()}
+    scale = info.std if info.window is not None else info.target_std
+    if "test_mae" in metrics and scale:
+        # Targets are standardized for training; this is the error in the data's own units.
+        metrics["test_mae_unscaled"] = metrics["test_mae"] * float(scale)
+    return metrics
 
 
 def _strategy_words(strategy) -> str:
