@@ -305,3 +305,29 @@ class TransformerEncoder(keras.layers.Layer):
             "epsilon": self.epsilon,
             "kernel_initializer": self.kernel_initializer,
         }
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class MaskedAveragePooling1D(keras.layers.GlobalAveragePooling1D):
+    """The mean over the unmasked steps; all zeros for an input with no unmasked step.
+
+    Keras's `GlobalAveragePooling1D` divides the masked sum by the number of unmasked steps,
+    which is 0/0 = NaN for a text with no token (one made only of punctuation); a single
+    such example turns a whole training batch's loss into NaN. Here the count is at least
+    one, so an empty text pools to zeros and the classifier falls back to its bias.
+
+    Example:
+
+    ```python
+    x = TokenAndPositionEmbedding(10000, 64, 64, mask_zero=True)(tokens)
+    pooled = MaskedAveragePooling1D()(x)
+    ```
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None or self.data_format != "channels_last":
+            return super().call(inputs, mask)
+        weights = ops.cast(ops.expand_dims(mask, 2), inputs.dtype)
+        total = ops.sum(inputs * weights, axis=1, keepdims=self.keepdims)
+        count = ops.sum(weights, axis=1, keepdims=self.keepdims)
+        return total / ops.maximum(count, 1.0)

@@ -15,7 +15,11 @@ from __future__ import annotations
 import keras
 
 from kerazoo.models import _common as c
-from kerazoo.models.layers import TokenAndPositionEmbedding, TransformerEncoder
+from kerazoo.models.layers import (
+    MaskedAveragePooling1D,
+    TokenAndPositionEmbedding,
+    TransformerEncoder,
+)
 from kerazoo.registry import register_model
 
 
@@ -130,8 +134,9 @@ def transformer_classifier(
     if norm_first:
         # Pre-norm blocks leave the residual stream unnormalized.
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
-    # The padding mask travels with x, so the average covers the real tokens only.
-    x = keras.layers.GlobalAveragePooling1D(name="pooling")(x)
+    # The padding mask travels with x, so the average covers the real tokens only (and an
+    # input without any token pools to zeros instead of 0/0).
+    x = MaskedAveragePooling1D(name="pooling")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(
         num_classes, activation="softmax", kernel_initializer=init, name="output"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import realdata
 
+import kerazoo
 from kerazoo.models import transformer
 from kerazoo.models.layers import TokenAndPositionEmbedding, TransformerEncoder
 
@@ -156,3 +157,27 @@ def test_embedding_dim_must_divide_by_num_heads():
 def test_bad_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=rf"Received: {argument}="):
         transformer.transformer_classifier(**kwargs)
+
+
+def test_a_text_without_any_token_does_not_turn_the_loss_into_nan():
+    """Real quotations made only of punctuation vectorize to all padding; Keras's masked
+    average of nothing is 0/0. The zoo's pooling gives zeros instead, so training goes on."""
+    from kerazoo.data import loader
+
+    splits, info = loader.load_arrays("fortunes_lang", vocab_size=500, sequence_length=16)
+    empty = np.flatnonzero((splits.x_train == 0).all(axis=1))
+    assert len(empty) >= 1  # the real data has such texts
+    batch = np.concatenate([empty, np.arange(32)])
+    model = kerazoo.create_model(
+        "transformer_classifier",
+        vocab_size=info.vocab_size,
+        sequence_length=16,
+        embedding_dim=16,
+        num_heads=2,
+        ff_dim=16,
+        num_blocks=1,
+    )
+    probs = model.predict(splits.x_train[empty], verbose=0)
+    assert np.isfinite(probs).all() and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    loss = model.train_on_batch(splits.x_train[batch], splits.y_train[batch])
+    assert np.isfinite(np.asarray(loss)).all()
