@@ -128,8 +128,10 @@ def main() -> None:
         )
         task = registry.get_spec(model).task
         shown = SHOWN[task]
-        if not (out / shown).is_file():
-            shown = "forecast.png" if (out / "forecast.png").is_file() else None
+        if not (out / shown).is_file():  # series: forecast.png; tables: the confusion matrix
+            shown = next(
+                (p for p in ("forecast.png", "confusion_matrix.png") if (out / p).is_file()), None
+            )
         if shown:
             shutil.copyfile(out / shown, PICTURES / f"{model}-{dataset}.png")
         rows[f"{model}-{dataset}"] = _row(model, dataset, result.metrics, task, shown)

@@ -28,6 +28,12 @@ PICTURES_BY_TASK = {
 }
 
 
+def spread(n: int, k: int = 10) -> np.ndarray:
+    """`k` indices spread evenly over `n` examples: test files are often sorted by class,
+    so the first `k` would all show one class."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
+
+
 def _scaled(x: np.ndarray) -> np.ndarray:
     return x.astype("float32") / 255.0 if x.dtype == np.uint8 else x
 
@@ -83,7 +89,7 @@ def _regression(model, info, splits, run_dir: Path) -> None:
 
 
 def _reconstruction(model, x, run_dir: Path, seed: int) -> None:
-    originals = x[:10]
+    originals = x[spread(len(x))]
     plots.plot_reconstructions(
         originals, model.predict(originals, verbose=0), run_dir / "reconstructions.png"
     )

@@ -542,9 +542,11 @@ def train(
 
         monitors.append(SampleGridMonitor(run_dir, n=16, seed=config.seed))
     elif plots and spec.task == "reconstruction":
+        from kerazoo.training.artifacts import spread
         from kerazoo.training.monitors import ReconstructionMonitor
 
-        monitors.append(ReconstructionMonitor(splits.x_test[:10] / 255.0, run_dir))
+        shown = splits.x_test[spread(len(splits.x_test))]
+        monitors.append(ReconstructionMonitor(shown / 255.0, run_dir))
     clock = _RunClock(run_dir)
     generation = spec.task == "generation"
     callback_list = cb.default_callbacks(
