@@ -39,6 +39,7 @@ _LAZY = {
     "evaluate": "kerazoo.training.evaluate",
     "predict": "kerazoo.training.predict",
     "plot": "kerazoo.viz.diagrams",
+    "tune": "kerazoo.tuning.search",
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
 }

@@ -380,8 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_diagram)
 
     from kerazoo.export import add_parser as add_export_parser
+    from kerazoo.tuning.search import add_parser as add_tune_parser
 
     add_export_parser(sub)
+    add_tune_parser(sub)
 
     p = sub.add_parser("evaluate", help="test metrics of a run folder or a .keras model")
     p.add_argument("path", help="run folder or .keras file")

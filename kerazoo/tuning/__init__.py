@@ -1,0 +1,1 @@
+"""Hyperparameter search on KerasTuner for the zoo's models (`kerazoo tune`, `tune(...)`)."""

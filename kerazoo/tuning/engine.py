@@ -1,0 +1,333 @@
+"""KerasTuner plumbing: the zoo's HyperModel and tuners/oracles that survive kills.
+
+KerasTuner by itself has three traps that this module closes:
+
+- A trial whose process is killed stays RUNNING in `oracle.json`; on reload KerasTuner puts
+  it back in the retry queue without counting the attempt, so a trial that always kills
+  the process (e.g. out of memory) is retried forever. `ReliableOracle.reload` counts the
+  interrupted attempt and marks the trial FAILED once `max_retries_per_trial` is spent.
+- `oracle.json`, `trial.json` and `tuner0.json` are written in place, so a kill during a
+  write leaves a truncated file. Here they are written to a temporary file and renamed, and
+  a copy of the oracle state is kept after every finished trial (`oracle.json.bak`).
+- Any exception in a trial counts as INVALID and is retried with the same values; a NaN
+  loss scores NaN and is retried too. Here errors and NaN losses are FAILED at once (the
+  same configuration would fail again), recorded with their message, and the search stops
+  only after `max_consecutive_failed_trials` failures in a row, with a clear error.
+
+This module imports KerasTuner (and so Keras); `kerazoo.tuning.search` imports it lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+from keras_tuner.src import config as kt_config
+from keras_tuner.src.engine import trial as trial_module
+
+from kerazoo import registry
+from kerazoo.tuning import spaces
+
+Status = trial_module.TrialStatus
+RECORD = "kerazoo_trial.json"  # per-trial seconds, epochs and error, next to trial.json
+INTERRUPTED = "interrupted: the process ended during this trial"
+
+
+class SearchStopped(RuntimeError):
+    """The search cannot go on (too many failed trials in a row, or no trial completed)."""
+
+
+def atomic_write(path: str | os.PathLike, text: str) -> None:
+    """Writes `text` to `path` through a temporary file and a rename (no torn files)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class ZooHyperModel(kt.HyperModel):
+    """Builds a registered zoo model from a trial's hyperparameters.
+
+    Args:
+        model: the registered name.
+        data_args: the factory arguments the dataset decides (shapes, classes, vocabulary).
+        fix, narrow: the user's fixed and narrowed hyperparameters.
+        strategy: the `tf.distribute` strategy whose scope the model is built in.
+    """
+
+    def __init__(self, model: str, data_args: dict, fix: dict, narrow: dict, strategy):
+        super().__init__(name=model)
+        self.model = model
+        self.data_args = data_args
+        self.fix = fix
+        self.narrow = narrow
+        self.strategy = strategy
+
+    def overrides(self, hp) -> tuple[str, dict]:
+        """The registered name and factory arguments for `hp`'s values."""
+        overrides = spaces.space(hp, self.model, self.fix, self.narrow)
+        return spaces.model_for(self.model, overrides)
+
+    def build(self, hp):
+        name, overrides = self.overrides(hp)
+        with self.strategy.scope():
+            return registry.create_model(name, **self.data_args, **overrides)
+
+
+class ReliableOracle:
+    """Mixed in front of a KerasTuner oracle class: atomic state, bounded retries of kills."""
+
+    def save(self):
+        atomic_write(self._get_oracle_fname(), json.dumps(self.get_state()))
+
+    def _save_trial(self, trial):
+        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        atomic_write(path, json.dumps(trial.get_state()))
+
+    def set_state(self, state):
+        super().set_state(state)
+        # Trials running when the state was saved: their process died if we reload it.
+        self.interrupted = list(state["ongoing_trials"].values())
+
+    def reload(self):
+        self.interrupted = []
+        super().reload()
+        # A state restored from the backup may miss trials started or ended after it.
+        for trial_id in sorted(self.trials):
+            trial = self.trials[trial_id]
+            if trial.status == Status.RUNNING and trial_id not in self.interrupted:
+                self.interrupted.append(trial_id)
+            elif (
+                trial.status in (Status.COMPLETED, Status.FAILED) and trial_id not in self.end_order
+            ):
+                self.end_order.append(trial_id)
+                self._record_values(trial)
+            if trial_id not in self.start_order:
+                self.start_order.append(trial_id)
+        for trial_id in self.interrupted:
+            trial = self.trials[trial_id]
+            # The killed attempt counts as a run, which KerasTuner does not do.
+            self._run_times[trial_id] += 1
+            if trial_id in self._retry_queue:
+                self._retry_queue.remove(trial_id)
+            if self._run_times[trial_id] > self.max_retries_per_trial:
+                trial.status = Status.FAILED
+                trial.message = f"{INTERRUPTED} ({self._run_times[trial_id]} time(s)); not retried"
+                self.end_order.append(trial_id)
+                self._save_trial(trial)
+            else:
+                self._retry_queue.append(trial_id)
+        self.save()
+
+    def _check_consecutive_failures(self):
+        # Checked by the tuner after the state is saved (KerasTuner raises before saving).
+        pass
+
+
+def _oracle(kind: str, *, objective, max_trials: int, epochs: int, seed: int, retries: int):
+    """A KerasTuner oracle of `kind` with `ReliableOracle` in front of it."""
+    base = {
+        "random": kt.oracles.RandomSearchOracle,
+        "bayesian": kt.oracles.BayesianOptimizationOracle,
+        "grid": kt.oracles.GridSearchOracle,
+        "hyperband": kt.oracles.HyperbandOracle,
+    }[kind]
+    cls = type(f"Reliable{base.__name__}", (ReliableOracle, base), {})
+    # KerasTuner takes a seed of 0 for "no seed" (and draws a random one): shift it by one.
+    common = {"objective": objective, "seed": seed + 1, "max_retries_per_trial": retries}
+    if kind == "hyperband":
+        oracle = cls(max_epochs=epochs, factor=3, hyperband_iterations=1, **common)
+        oracle.max_trials = max_trials  # a cap on Hyperband's own schedule
+        return oracle
+    return cls(max_trials=max_trials, **common)
+
+
+class _ZooTuner:
+    """Mixed in front of `kt.Tuner`/`kt.Hyperband`: records, progress and failure bounds."""
+
+    def __init__(self, *, oracle, max_failures: int, seed: int, progress, **kwargs):
+        self.max_failures = max_failures
+        self.seed = seed
+        self.progress = progress
+        # Skip the convenience constructors (they build their own oracle).
+        kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+
+    def save(self):
+        self.oracle.save()
+        atomic_write(self._get_tuner_fname(), json.dumps(self.get_state()))
+
+    def run_trial(self, trial, *args, **kwargs):
+        start = time.perf_counter()
+        record = {"seconds": None, "epochs": 0, "best_epoch": None, "error": None}
+        keras.utils.set_random_seed(self.seed)
+        try:
+            histories = super().run_trial(trial, *args, **kwargs)
+            for history in histories:
+                losses = history.history.get("loss", [])
+                record["epochs"] += len(losses)
+                bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+                if bad:
+                    raise kt.errors.FailedTrialError(
+                        f"the loss became NaN or infinite in epoch {bad[0] + 1} (try a lower "
+                        "learning rate)"
+                    )
+            return histories
+        except Exception as err:  # this configuration fails: record it, do not retry it
+            message = " ".join(str(err).split())
+            if isinstance(err, kt.errors.FailedTrialError):
+                record["error"] = message[:500]
+                raise
+            record["error"] = f"{type(err).__name__}: {message}"[:500]
+            raise kt.errors.FailedTrialError(record["error"]) from err
+        finally:
+            record["seconds"] = round(time.perf_counter() - start, 2)
+            atomic_write(Path(self.get_trial_dir(trial.trial_id)) / RECORD, json.dumps(record))
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)  # the oracle ends the trial and saves its state
+        project = Path(self.project_dir)
+        shutil.copyfile(project / "oracle.json", project / "oracle.json.bak")
+        if self.progress is not None:
+            self.progress(self.oracle.trials[trial.trial_id], self)
+        failed = 0
+        for trial_id in reversed(self.oracle.end_order):
+            if self.oracle.trials[trial_id].status != Status.FAILED:
+                break
+            failed += 1
+        if failed >= self.max_failures:
+            last = self.oracle.trials[self.oracle.end_order[-1]]
+            raise SearchStopped(
+                f"{failed} trials in a row failed, the limit (max_failures={self.max_failures}); "
+                f"the last error: {trial_error(self, last)}. Fix or narrow the space (--fix, "
+                "--space) and start again, or raise max_failures and --resume."
+            )
+
+
+@contextlib.contextmanager
+def quiet_tracebacks():
+    """Keeps KerasTuner's noise off the console while searching.
+
+    KerasTuner prints every failed trial's traceback (the tuner's own line says what
+    failed), and Hyperband's continued trials load only the weights of the trial they
+    continue, so Keras warns that the optimizer state is skipped: that is by design.
+    """
+    saved = kt_config.DEBUG
+    kt_config.DEBUG = False
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            yield
+    finally:
+        kt_config.DEBUG = saved
+
+
+def make_tuner(
+    kind: str,
+    hypermodel: ZooHyperModel,
+    *,
+    objective,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    retries: int,
+    max_failures: int,
+    directory: Path,
+    project_name: str,
+    progress=None,
+):
+    """A tuner of `kind` (`random`, `hyperband`, `bayesian`, `grid`) over `hypermodel`.
+
+    An existing project in `directory/project_name` is reloaded (the caller decides whether
+    that is wanted: `kerazoo.tuning.search` refuses it without `resume`).
+    """
+    base = kt.Hyperband if kind == "hyperband" else kt.Tuner
+    cls = type("ZooTuner" if kind != "hyperband" else "ZooHyperband", (_ZooTuner, base), {})
+    oracle = _oracle(
+        kind, objective=objective, max_trials=max_trials, epochs=epochs, seed=seed, retries=retries
+    )
+    return cls(
+        oracle=oracle,
+        hypermodel=hypermodel,
+        directory=str(directory),
+        project_name=project_name,
+        overwrite=False,
+        max_failures=max_failures,
+        seed=seed,
+        progress=progress,
+    )
+
+
+def trial_record(tuner, trial) -> dict:
+    """The seconds, epochs and error saved by `run_trial` for `trial` (empty if none)."""
+    path = Path(tuner.get_trial_dir(trial.trial_id)) / RECORD
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def trial_error(tuner, trial) -> str | None:
+    if trial.status != Status.FAILED:
+        return None
+    if (trial.message or "").startswith(INTERRUPTED):
+        return trial.message
+    return trial_record(tuner, trial).get("error") or (trial.message or "").strip()[-300:]
+
+
+def check_project(project: Path) -> list[str]:
+    """Checks a KerasTuner project folder before it is reloaded; repairs what it can.
+
+    Returns:
+        Notices to show the user (e.g. the oracle state restored from its backup).
+
+    Raises:
+        ValueError: when the state is damaged beyond the backup.
+    """
+    notices = []
+    oracle, backup = project / "oracle.json", project / "oracle.json.bak"
+    if not oracle.exists():
+        return notices
+    try:
+        json.loads(oracle.read_text())
+    except (OSError, ValueError) as err:
+        try:
+            json.loads(backup.read_text())
+        except (OSError, ValueError):
+            raise ValueError(
+                f"The search state {oracle} is corrupted ({err}) and has no readable backup "
+                f"({backup.name}); start the search again with --overwrite. "
+                f"Received: out={str(project.parent)!r}"
+            ) from None
+        atomic_write(oracle, backup.read_text())
+        notices.append(
+            f"{oracle} was corrupted ({err}); restored the state saved after the last "
+            "finished trial"
+        )
+    for path in sorted(project.glob("trial_*/trial.json")):
+        try:
+            json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"The trial file {path} is corrupted ({err}); delete its folder to run that "
+                "trial again, or start the search again with --overwrite. "
+                f"Received: out={str(project.parent)!r}"
+            ) from None
+    # KerasTuner reloads the oracle only through the tuner's own (empty) state file.
+    tuner_file = project / "tuner0.json"
+    try:
+        json.loads(tuner_file.read_text())
+    except (OSError, ValueError):
+        atomic_write(tuner_file, "{}")
+    return notices

@@ -1,0 +1,695 @@
+"""`tune(...)` and `kerazoo tune`: a resumable KerasTuner search over a zoo model's space.
+
+    settings -> checks (model, dataset, tuner, objective, fix/space keys, the folder)
+             -> data (the training path's loader) -> strategy -> KerasTuner search
+             -> trials.csv, search.png, best_hyperparameters.json
+             -> the best configuration retrained on train+val, tested once
+             -> best_model.keras, metrics.json (written last: the search is finished)
+
+The search folder holds `search.json` (the search's settings, compared on `resume`) and
+`keras_tuner/` (KerasTuner's project: oracle.json, one trial_NN/ per trial). An existing
+search folder is reused only with `resume=True` and the same settings; `overwrite=True`
+starts again. KerasTuner's own default, reloading any old project silently even when the
+arguments changed, is the trap this avoids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kerazoo import registry
+from kerazoo.data import loader
+from kerazoo.training import distribute, run
+from kerazoo.tuning import spaces
+
+TUNERS = ("random", "hyperband", "bayesian", "grid")
+SEARCH_FILE = "search.json"
+PROJECT = "keras_tuner"
+# Settings that do not change what is searched: a resumed search takes the given ones.
+NOT_COMPARED = ("strategy", "max_retries", "max_failures")
+
+
+@dataclasses.dataclass
+class SearchConfig:
+    """A search's settings; written to `search.json` and compared on resume."""
+
+    model: str
+    dataset: str
+    tuner: str = "random"
+    max_trials: int = 10
+    epochs: int = 5
+    objective: str | None = None
+    seed: int = 0
+    fix: dict = dataclasses.field(default_factory=dict)
+    space: dict = dataclasses.field(default_factory=dict)
+    max_examples: int | None = None
+    batch_size: int | None = None
+    validation_split: float = 0.1
+    max_retries: int = 1
+    max_failures: int = 3
+    strategy: str = "auto"
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_json(cls, data: dict) -> SearchConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclasses.dataclass
+class TuneResult:
+    """What `tune` returns.
+
+    Attributes:
+        search_dir: the search folder.
+        best_hyperparameters: the best trial's values (`best_hyperparameters.json`).
+        best_score: its objective value.
+        metrics: `metrics.json` (test metrics of the retrained best model), or None when
+            `retrain=False`.
+        model: the retrained best model (None when `retrain=False`).
+        trials: one dict per trial, as in `trials.csv`.
+        config: the search's settings.
+    """
+
+    search_dir: Path
+    best_hyperparameters: dict
+    best_score: float
+    metrics: dict | None
+    model: Any
+    trials: list
+    config: SearchConfig
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks: everything is validated before data is loaded or anything is written.
+
+
+def objectives(model: str) -> tuple[str, ...]:
+    """The objectives a model's search can rank by; the first is the default."""
+    spec = registry.model_info(model)
+    if spec.task == "classification":
+        return ("val_accuracy", "val_loss", "accuracy", "loss")
+    if model == "vae":  # its only metric is its loss (reconstruction + KL)
+        return ("val_loss", "loss")
+    return ("val_loss", "val_mae", "loss", "mae")
+
+
+def _check(config: SearchConfig) -> None:
+    spaces.check_tunable(config.model)
+    run.check_model_fits(config.model, config.dataset)
+    if config.tuner not in TUNERS:
+        raise ValueError(
+            f"tuner must be one of {', '.join(TUNERS)}. Received: tuner={config.tuner!r}"
+        )
+    for name in ("max_trials", "epochs", "max_failures"):
+        run._positive_int(getattr(config, name), name)
+    for name in ("max_examples", "batch_size"):
+        run._positive_int(getattr(config, name), name, allow_none=True)
+    retries = config.max_retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"max_retries must be an integer >= 0. Received: max_retries={retries!r}")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ValueError(f"seed must be an integer >= 0. Received: seed={config.seed!r}")
+    if config.strategy not in distribute.STRATEGIES:
+        raise ValueError(
+            f"strategy must be one of {', '.join(distribute.STRATEGIES)}. "
+            f"Received: strategy={config.strategy!r}"
+        )
+    accepted = objectives(config.model)
+    if config.objective not in accepted:
+        raise ValueError(
+            f"objective must be one of {', '.join(accepted)} for {config.model}. "
+            f"Received: objective={config.objective!r}"
+        )
+    config.fix, config.space = spaces.check_keys(config.model, config.fix, config.space)
+
+
+def _folder_state(path: Path) -> str:
+    """ "empty" (missing or empty), "search" (holds search.json), or "other"."""
+    if not path.exists():
+        return "empty"
+    if not path.is_dir():
+        return "other"
+    if (path / SEARCH_FILE).is_file():
+        return "search"
+    return "other" if any(path.iterdir()) else "empty"
+
+
+def _check_same_search(saved: SearchConfig, given: SearchConfig) -> None:
+    """A resumed search keeps its settings: an explicitly different value is refused."""
+    defaults = SearchConfig(model=given.model, dataset=given.dataset)
+    for field in dataclasses.fields(SearchConfig):
+        if field.name in NOT_COMPARED:
+            continue
+        value, old = getattr(given, field.name), getattr(saved, field.name)
+        explicit = field.name in ("model", "dataset") or value != getattr(defaults, field.name)
+        if explicit and run._jsonable(value) != run._jsonable(old):
+            raise ValueError(
+                f"--resume continues the search saved with {field.name}={old!r}; drop the "
+                f"option, or start a new search folder (or --overwrite). "
+                f"Received: {field.name}={value!r}"
+            )
+
+
+def plan(
+    model: str,
+    dataset: str | None = None,
+    *,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    **settings,
+) -> tuple[SearchConfig, Path, SearchConfig | None]:
+    """Checks a search's settings and folder without loading data or writing anything.
+
+    Returns:
+        `(config, search_dir, saved)`; `saved` is the saved config when resuming.
+
+    Raises:
+        ValueError: as `tune` does for bad input.
+    """
+    registry.model_info(model)  # an unknown name is reported first
+    dataset = dataset if dataset is not None else run.default_dataset(model)
+    config = SearchConfig(model=model, dataset=dataset, **settings)
+    explicit_objective = config.objective
+    if config.objective is None:
+        config.objective = objectives(model)[0]
+    _check(config)
+    search_dir = Path(out if out is not None else Path("runs") / f"tune-{model}")
+    if resume and overwrite:
+        raise ValueError(
+            "resume and overwrite exclude each other: resume continues the search in the "
+            "folder, overwrite replaces it. Received: resume=True, overwrite=True"
+        )
+    state = _folder_state(search_dir)
+    if state == "other":
+        raise ValueError(
+            f"{search_dir} exists and is not a kerazoo search folder (no {SEARCH_FILE}); "
+            f"choose another output folder. Received: out={str(search_dir)!r}"
+        )
+    if not resume:
+        if state == "search" and not overwrite:
+            raise ValueError(
+                f"{search_dir} already holds a search; pass --resume to continue it or "
+                f"--overwrite to replace it, or choose another --out. "
+                f"Received: out={str(search_dir)!r}"
+            )
+        return config, search_dir, None
+    if state != "search":
+        raise ValueError(
+            f"There is no search to resume in {search_dir} (no {SEARCH_FILE}); start it "
+            f"without --resume. Received: out={str(search_dir)!r}"
+        )
+    path = search_dir / SEARCH_FILE
+    try:
+        saved = SearchConfig.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"Cannot read {path} ({err}); the search folder is damaged: start again with "
+            f"--overwrite. Received: out={str(search_dir)!r}"
+        ) from None
+    given = dataclasses.replace(config, objective=explicit_objective)
+    _check_same_search(saved, given)
+    for name in NOT_COMPARED:
+        setattr(saved, name, getattr(config, name))
+    return config, search_dir, saved
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+
+
+def tune(
+    model: str,
+    dataset: str | None = None,
+    *,
+    tuner: str = "random",
+    max_trials: int = 10,
+    epochs: int = 5,
+    objective: str | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    strategy: str = "auto",
+    seed: int = 0,
+    fix: dict | None = None,
+    space: dict | None = None,
+    max_examples: int | None = None,
+    batch_size: int | None = None,
+    validation_split: float = 0.1,
+    max_retries: int = 1,
+    max_failures: int = 3,
+    retrain: bool = True,
+    verbose: int = 1,
+) -> TuneResult:
+    """Searches a zoo model's hyperparameters with KerasTuner on its real dataset.
+
+    Every trial builds the model with `kerazoo.create_model` (inside the `tf.distribute`
+    strategy's scope, chosen as for training) and fits it on the training split of the
+    same loader `kerazoo.train` uses, scoring it on the validation split. The best
+    configuration is then retrained on train+validation for its best epoch count and
+    evaluated once on the test split.
+
+    Args:
+        model: a registered model name of a tunable family (all but the DCGAN).
+        dataset: a dataset the model fits; None takes the model's default.
+        tuner: `"random"`, `"hyperband"`, `"bayesian"` or `"grid"`.
+        max_trials: trials to run, failed ones included (for Hyperband a cap on its own
+            schedule, which `epochs` sets).
+        epochs: epochs per trial (Hyperband's `max_epochs`).
+        objective: what ranks trials; default `val_accuracy` for classifiers, else
+            `val_loss` (see `objectives(model)`).
+        out: the search folder; default `runs/tune-<model>`.
+        resume: continue the search in `out` (after an interruption, even a kill).
+        overwrite: replace the search in `out`.
+        strategy: `"auto"`, `"default"`, `"mirrored"` or `"onedevice"` (see `get_strategy`).
+        seed: seeds the tuner, the weights and the validation carve.
+        fix: hyperparameter -> one value, e.g. `{"learning_rate": 3e-4}` (`lr` is accepted).
+        space: hyperparameter -> values to choose from, e.g. `{"units_1": [32, 64]}`.
+        max_examples: keep at most this many examples per split, for quick searches.
+        batch_size: global batch; None: 128 for 20,000+ training examples, else 32.
+        validation_split: share of the training part held out to score trials.
+        max_retries: times a trial interrupted by the process dying is run again before
+            it is recorded as failed (errors and NaN losses are never retried).
+        max_failures: failed trials in a row after which the search stops.
+        retrain: retrain the best configuration and test it (`best_model.keras`,
+            `metrics.json`).
+        verbose: 0 silent, 1 a line per trial and the summary, 2 also per-epoch lines of
+            the retraining.
+
+    Returns:
+        A `TuneResult`.
+
+    Raises:
+        ValueError: for bad input (unknown model, dataset, tuner, objective or
+            hyperparameter name, a GAN, an existing search folder without `resume` or
+            `overwrite`, `resume` with other settings, a damaged search state). Nothing
+            is written then.
+        SearchStopped: when `max_failures` trials in a row failed, or none completed.
+
+    Example:
+
+    ```python
+    result = kerazoo.tune("mnist_cnn", "fashion_mnist", tuner="hyperband", epochs=6)
+    result.best_hyperparameters, result.metrics["test_accuracy"]
+    ```
+    """
+    config, search_dir, saved = plan(
+        model,
+        dataset,
+        out=out,
+        resume=resume,
+        overwrite=overwrite,
+        tuner=tuner,
+        max_trials=max_trials,
+        epochs=epochs,
+        objective=objective,
+        seed=seed,
+        fix=dict(fix or {}),
+        space=dict(space or {}),
+        max_examples=max_examples,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        max_retries=max_retries,
+        max_failures=max_failures,
+        strategy=strategy,
+    )
+    if saved is not None:
+        config = saved
+        if (search_dir / "metrics.json").is_file() or (
+            not retrain and (search_dir / "best_hyperparameters.json").is_file()
+        ):
+            _say(verbose, f"{search_dir} is a finished search; nothing to resume.")
+            return _finished(search_dir, config, retrain)
+
+    import keras
+
+    from kerazoo.tuning import engine
+
+    spec = registry.get_spec(config.model)
+    splits, info = loader.load_arrays(
+        config.dataset,
+        seed=config.seed,
+        validation_split=config.validation_split,
+        max_examples=config.max_examples,
+        scale=False,
+    )
+    batch = config.batch_size or (128 if info.n_train >= run.LARGE_TRAIN_SET else 32)
+    strategy_ = distribute.get_strategy(config.strategy)
+    global_batch = distribute.global_batch_size(batch, strategy_)
+    train_ds, val_ds, _ = run._for_task(
+        spec.task, *loader.pipelines(splits, global_batch, seed=config.seed)
+    )
+    hypermodel = engine.ZooHyperModel(
+        config.model, run._model_arguments(spec, info), config.fix, config.space, strategy_
+    )
+    # The default configuration (with the fixed values) must build before anything is
+    # written: a bad fixed value is the user's error, not a failed trial.
+    import keras_tuner as kt
+
+    hypermodel.build(kt.HyperParameters())
+
+    notices = []
+    project = search_dir / PROJECT
+    if saved is None:
+        if search_dir.exists():
+            shutil.rmtree(search_dir)
+        search_dir.mkdir(parents=True)
+        engine.atomic_write(search_dir / SEARCH_FILE, json.dumps(config.to_json(), indent=2))
+    else:
+        notices = engine.check_project(project)
+    for notice in notices:
+        print(f"notice: {notice}", file=sys.stderr, flush=True)
+
+    maximize = "accuracy" in config.objective
+    names = spaces.hyperparameter_names(config.model)
+    clock = time.perf_counter()
+    tuner_ = engine.make_tuner(
+        config.tuner,
+        hypermodel,
+        objective=kt.Objective(config.objective, "max" if maximize else "min"),
+        max_trials=config.max_trials,
+        epochs=config.epochs,
+        seed=config.seed,
+        retries=config.max_retries,
+        max_failures=config.max_failures,
+        directory=search_dir,
+        project_name=PROJECT,
+        progress=_progress(config, maximize, verbose),
+    )
+    _say(
+        verbose,
+        f"kerazoo: {config.tuner} search of {config.model} on {info.name} ({info.n_train:,} "
+        f"train / {info.n_val:,} val; {info.source}), up to {config.max_trials} trials of "
+        f"{config.epochs} epochs, objective {config.objective}, batch {global_batch}, "
+        f"{run._strategy_words(strategy_)} -> {search_dir}",
+    )
+    try:
+        with engine.quiet_tracebacks():
+            tuner_.search(
+                train_ds,
+                validation_data=val_ds,
+                epochs=config.epochs,
+                verbose=0,
+                shuffle=False,  # the pipeline shuffles (seeded, every epoch)
+                callbacks=[keras.callbacks.TerminateOnNaN()],
+            )
+    finally:
+        # Even a stopped search leaves its trials readable.
+        rows = _write_reports(tuner_, search_dir, names, config.objective, maximize)
+    best_trials = tuner_.oracle.get_best_trials(1)
+    if not best_trials:
+        raise engine.SearchStopped(
+            f"No trial of the search in {search_dir} completed; see trials.csv for the errors."
+        )
+    best = best_trials[0]
+    name, overrides = hypermodel.overrides(best.hyperparameters)
+    best_values = {
+        k: v for k, v in best.hyperparameters.values.items() if not k.startswith("tuner/")
+    }
+    search_seconds = sum(r["seconds"] or 0 for r in rows)
+    engine.atomic_write(
+        search_dir / "best_hyperparameters.json",
+        json.dumps(
+            {
+                "model": config.model,
+                "dataset": config.dataset,
+                "objective": config.objective,
+                "direction": "max" if maximize else "min",
+                "score": float(best.score),
+                "trial_id": best.trial_id,
+                "best_epoch": int(best.best_step) + 1,
+                "hyperparameters": best_values,
+                "build": {"model": name, "overrides": run._jsonable(overrides)},
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    _say(verbose, report_summary(rows, names, config.objective, best.trial_id))
+    _say(
+        verbose,
+        f"kerazoo: {sum(r['status'] == 'COMPLETED' for r in rows)} trials completed, "
+        f"{sum(r['status'] == 'FAILED' for r in rows)} failed, {search_seconds:.0f} s in "
+        f"trials; best {config.objective} {best.score:.4f} (trial {best.trial_id})",
+    )
+    result = TuneResult(
+        search_dir=search_dir,
+        best_hyperparameters=best_values,
+        best_score=float(best.score),
+        metrics=None,
+        model=None,
+        trials=rows,
+        config=config,
+    )
+    if not retrain:
+        return result
+
+    # The best configuration, trained on train+validation for its best epoch count (there
+    # is no validation split left to stop on), then tested once.
+    start = time.perf_counter()
+    full = loader.Splits(
+        x_train=_concat(splits.x_train, splits.x_val),
+        y_train=_concat(splits.y_train, splits.y_val),
+        x_val=splits.x_val,
+        y_val=splits.y_val,
+        x_test=splits.x_test,
+        y_test=splits.y_test,
+    )
+    full_train, _, test_ds = run._for_task(
+        spec.task, *loader.pipelines(full, global_batch, seed=config.seed)
+    )
+    keras.utils.set_random_seed(config.seed)
+    with strategy_.scope():
+        net = registry.create_model(name, **hypermodel.data_args, **overrides)
+    retrain_epochs = min(max(int(best.best_step) + 1, 1), config.epochs)
+    _say(
+        verbose, f"kerazoo: retraining trial {best.trial_id} on train+val, {retrain_epochs} epochs"
+    )
+    net.fit(full_train, epochs=retrain_epochs, verbose=2 if verbose >= 2 else 0, shuffle=False)
+    scores = net.evaluate(test_ds, verbose=0, return_dict=True)
+    tmp = search_dir / ".best_model.tmp.keras"
+    net.save(tmp)
+    os.replace(tmp, search_dir / "best_model.keras")
+    metrics = {f"test_{k}": float(v) for k, v in scores.items()}
+    metrics.update(
+        model=config.model,
+        built_as=name,
+        dataset=info.name,
+        dataset_source=info.source,
+        n_train=int(len(full.x_train)),
+        n_test=info.n_test,
+        tuner=config.tuner,
+        objective=config.objective,
+        best_trial=best.trial_id,
+        best_score=float(best.score),
+        best_hyperparameters=best_values,
+        trials_completed=sum(r["status"] == "COMPLETED" for r in rows),
+        trials_failed=sum(r["status"] == "FAILED" for r in rows),
+        search_seconds=round(search_seconds, 2),
+        session_seconds=round(time.perf_counter() - clock, 2),
+        retrain_epochs=retrain_epochs,
+        retrain_seconds=round(time.perf_counter() - start, 2),
+        batch_size=global_batch,
+        params=int(net.count_params()),
+        **distribute.describe(strategy_),
+        versions={"keras": keras.__version__, "keras_tuner": kt.__version__},
+    )
+    engine.atomic_write(search_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    tests = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("test_"))
+    _say(verbose, f"kerazoo: best configuration retrained: {tests}; search folder {search_dir}")
+    result.metrics, result.model = metrics, net
+    return result
+
+
+def _concat(a, b):
+    import numpy as np
+
+    return np.concatenate([a, b])
+
+
+def _say(verbose: int, message: str) -> None:
+    if verbose:
+        print(message, flush=True)
+
+
+def _progress(config: SearchConfig, maximize: bool, verbose: int):
+    """The per-trial console line, called by the tuner after each trial ends."""
+    if not verbose:
+        return None
+    from kerazoo.tuning import engine
+
+    def line(trial, tuner) -> None:
+        record = engine.trial_record(tuner, trial)
+        done = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
+        scores = [t.score for t in done if t.score is not None]
+        best = (max if maximize else min)(scores) if scores else None
+        values = ", ".join(
+            f"{k}={v}"
+            for k, v in trial.hyperparameters.values.items()
+            if not k.startswith("tuner/")
+        )
+        if trial.status == "COMPLETED":
+            outcome = f"{config.objective} {trial.score:.4f} (best {best:.4f})"
+        else:
+            outcome = f"{trial.status.lower()}: {engine.trial_error(tuner, trial)}"
+        seconds = record.get("seconds")
+        print(
+            f"trial {trial.trial_id} ({len(tuner.oracle.trials)}/{config.max_trials}) "
+            f"{outcome}; {record.get('epochs', 0)} epochs, "
+            f"{'?' if seconds is None else f'{seconds:.1f}'} s; {values}",
+            flush=True,
+        )
+
+    return line
+
+
+def _write_reports(tuner, search_dir: Path, names, objective: str, maximize: bool) -> list:
+    from kerazoo.tuning import report
+
+    rows = report.trial_rows(tuner, names)
+    report.write_trials_csv(search_dir / "trials.csv", rows)
+    if rows:
+        report.plot_search(search_dir / "search.png", rows, objective, maximize)
+    return rows
+
+
+def report_summary(rows, names, objective, best_id) -> str:
+    from kerazoo.tuning import report
+
+    return report.summary_table(rows, names, objective, best_id)
+
+
+def _finished(search_dir: Path, config: SearchConfig, retrain: bool) -> TuneResult:
+    import csv
+
+    best = json.loads((search_dir / "best_hyperparameters.json").read_text())
+    with open(search_dir / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    metrics, model = None, None
+    if retrain and (search_dir / "metrics.json").is_file():
+        from kerazoo.saving import load_model
+
+        metrics = json.loads((search_dir / "metrics.json").read_text())
+        model = load_model(search_dir / "best_model.keras")
+    return TuneResult(
+        search_dir=search_dir,
+        best_hyperparameters=best["hyperparameters"],
+        best_score=best["score"],
+        metrics=metrics,
+        model=model,
+        trials=rows,
+        config=config,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Adds `kerazoo tune` to the CLI's subparsers; it runs `run_cli`."""
+    p = subparsers.add_parser(
+        "tune",
+        help="hyperparameter search (KerasTuner) over a model's space",
+        description="Search a zoo model's hyperparameters with KerasTuner on its real "
+        "dataset, then retrain the best configuration and test it once. The search folder "
+        "gets trials.csv, search.png, best_hyperparameters.json, best_model.keras and "
+        "metrics.json.",
+    )
+    p.add_argument("model", help="registered model name (kerazoo list)")
+    p.add_argument("--dataset", help="dataset (default: the model's first)")
+    p.add_argument("--tuner", choices=TUNERS, default="random")
+    p.add_argument("--max-trials", type=int, default=10, help="trials, failed ones included")
+    p.add_argument("--epochs", type=int, default=5, help="epochs per trial (Hyperband's max)")
+    p.add_argument("--objective", help="val_accuracy (classifiers' default), val_loss, ...")
+    p.add_argument("--out", help="search folder (default runs/tune-NAME)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue the search in --out")
+    group.add_argument("--overwrite", action="store_true", help="replace the search in --out")
+    p.add_argument("--strategy", choices=distribute.STRATEGIES, default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--fix", action="append", metavar="KEY=VALUE", help="fix a hyperparameter (repeatable)"
+    )
+    p.add_argument(
+        "--space",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="narrow a hyperparameter to these values (repeatable)",
+    )
+    p.add_argument("--max-examples", type=int, help="at most this many examples per split")
+    p.add_argument("--batch-size", type=int, help="global batch size")
+    p.add_argument("--max-retries", type=int, default=1, help="reruns of an interrupted trial")
+    p.add_argument("--max-failures", type=int, default=3, help="failed trials in a row to stop")
+    p.add_argument("--no-retrain", action="store_true", help="skip retraining the best")
+    p.add_argument("--show-space", action="store_true", help="print the search space and exit")
+    p.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Runs `kerazoo tune` from parsed arguments; returns the exit status.
+
+    Bad input is one line on stderr and status 2; a search stopped by failures, status 1.
+    """
+    try:
+        fix = spaces.parse_values(args.fix, flag="--fix", many=False)
+        narrow = spaces.parse_values(args.space, flag="--space", many=True)
+        registry.model_info(args.model)
+        spaces.check_tunable(args.model)
+        # The spaces are read from the factories, so Keras is needed from here on.
+        _load_keras_quietly()
+        if args.show_space:
+            fix, narrow = spaces.check_keys(args.model, fix, narrow)
+            print(spaces.format_space(args.model, spaces.describe(args.model, fix, narrow)))
+            return 0
+        tune(
+            args.model,
+            args.dataset,
+            tuner=args.tuner,
+            max_trials=args.max_trials,
+            epochs=args.epochs,
+            objective=args.objective,
+            out=args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            strategy=args.strategy,
+            seed=args.seed,
+            fix=fix,
+            space=narrow,
+            max_examples=args.max_examples,
+            batch_size=args.batch_size,
+            max_retries=args.max_retries,
+            max_failures=args.max_failures,
+            retrain=not args.no_retrain,
+            verbose=0 if args.quiet else 1,
+        )
+        return 0
+    except ValueError as err:
+        print(f"kerazoo tune: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        from kerazoo.tuning.engine import SearchStopped
+
+        if not isinstance(err, SearchStopped):
+            raise
+        print(f"kerazoo tune: stopped: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+
+
+def _load_keras_quietly() -> None:
+    from kerazoo.cli import load_keras_quietly
+
+    load_keras_quietly()

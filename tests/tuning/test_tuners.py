@@ -1,0 +1,54 @@
+"""Each KerasTuner tuner over a different family, on real data, tiny configurations."""
+
+import csv
+import json
+
+from kerazoo.tuning import search
+
+
+def _rows(folder):
+    with open(folder / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_hyperband_on_a_convnet(tmp_path):
+    out = tmp_path / "hb"
+    fix = {"blocks": 2, "filters_1": 4, "filters_2": 8, "dense_units": 16}
+    result = search.tune(
+        "mnist_cnn", "mnist_sample", tuner="hyperband", max_trials=4, epochs=3, fix=fix,
+        max_examples=200, out=out, verbose=0,
+    )  # fmt: skip
+    rows = _rows(out)
+    assert 1 <= len(rows) <= 4 and "tuner/epochs" in rows[0]
+    assert result.metrics["tuner"] == "hyperband"
+    assert 1 <= result.metrics["retrain_epochs"] <= 3
+
+
+def test_bayesian_on_a_recurrent_text_classifier_choosing_the_cell(tmp_path):
+    out = tmp_path / "bo"
+    fix = {"embedding_dim": 16, "layers": 1, "units_1": 16, "bidirectional": False}
+    result = search.tune(
+        "lstm_classifier", tuner="bayesian", max_trials=3, epochs=1, fix=fix,
+        space={"cell": ["lstm", "gru"], "learning_rate": [1e-3, 1e-2]}, max_examples=300,
+        out=out, verbose=0,
+    )  # fmt: skip
+    assert [r["status"] for r in _rows(out)] == ["COMPLETED"] * 3
+    cell = result.best_hyperparameters["cell"]
+    assert result.metrics["built_as"] == f"{cell}_classifier"
+    assert result.metrics["dataset"] == "fortunes_lang"
+
+
+def test_grid_on_an_autoencoder_ranks_by_validation_loss(tmp_path):
+    out = tmp_path / "grid"
+    fix = {"blocks": 2, "filters_1": 4, "filters_2": 8, "activation": "relu"}
+    result = search.tune(
+        "conv_autoencoder", "mnist_sample", tuner="grid", max_trials=2, epochs=1, fix=fix,
+        space={"latent_dim": [2, 8], "optimizer": ["adam"], "learning_rate": [1e-3]},
+        max_examples=200, out=out, verbose=0,
+    )  # fmt: skip
+    rows = _rows(out)
+    assert sorted(r["latent_dim"] for r in rows) == ["2", "8"]  # the grid, in full
+    best = json.loads((out / "best_hyperparameters.json").read_text())
+    assert best["objective"] == "val_loss" and best["direction"] == "min"
+    assert best["score"] == min(float(r["score"]) for r in rows)
+    assert "test_loss" in result.metrics and "test_mae" in result.metrics
