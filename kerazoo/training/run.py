@@ -571,6 +571,7 @@ def train(
         # Killed after the last epoch (while evaluating or drawing): no epoch to run again.
         _say(verbose, "kerazoo: training had finished; evaluating the saved best model")
     else:
+        clock.start = time.perf_counter()  # the fit alone: no set-up, no evaluation
         net.fit(
             train_ds,
             validation_data=val_ds,
@@ -579,6 +580,7 @@ def train(
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles (seeded, every epoch)
         )
+    seconds = clock.seconds
     if guard.stopped_on_nan is not None:
         epoch, _ = guard.stopped_on_nan
         raise TrainingDiverged(
@@ -595,7 +597,6 @@ def train(
 
     scores = net.evaluate(test_ds, verbose=0, return_dict=True)
     metrics = test_metrics(scores, info)
-    seconds = clock.seconds
     best = cb.history_best(run_dir / "history.csv", _monitor(spec.task))
     metrics.update(
         model=config.model,
