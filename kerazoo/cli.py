@@ -35,31 +35,16 @@ def parse_overrides(pairs: list[str] | None) -> dict:
 
 
 def load_keras_quietly() -> None:
-    """Imports Keras (and TensorFlow) with their C++ start-up lines kept off the terminal.
-
-    TensorFlow writes CUDA probing and oneDNN notices straight to file descriptor 2 when
-    it loads and when it first touches a device; TF_CPP_MIN_LOG_LEVEL does not silence
-    them all. They would bury the command's own output and break its one-line errors, so
-    they are captured here and shown only if the import itself fails.
-    """
+    """Imports Keras (and TensorFlow) with their C++ start-up lines kept off the terminal;
+    they are shown only if the import itself fails (see `kerazoo._quiet`)."""
     if "keras" in sys.modules:
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            import keras
+    from kerazoo._quiet import quiet_stderr
 
-            keras.ops.convert_to_numpy(keras.ops.zeros(()))  # the first device touch logs too
-        except BaseException:
-            os.dup2(saved, 2)
-            capture.seek(0)
-            sys.stderr.buffer.write(capture.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    with quiet_stderr():
+        import keras
+
+        keras.ops.convert_to_numpy(keras.ops.zeros(()))  # the first device touch logs too
 
 
 def _fmt_shape(shape) -> str:

@@ -25,7 +25,6 @@ TensorFlow is imported inside the functions: `import kerazoo.export` stays cheap
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
@@ -567,26 +566,11 @@ def add_parser(subparsers):
     return p
 
 
-@contextlib.contextmanager
 def _quiet_stderr():
-    """Keeps TensorFlow's C++ log lines (written straight to file descriptor 2 while it
-    loads and converts) off the terminal; shows them only if an unexpected error escapes."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        except (ValueError, ImportError):
-            raise  # their message says it all; the CLI prints it on one line
-        except BaseException:
-            os.dup2(saved, 2)
-            capture.seek(0)
-            sys.stderr.buffer.write(capture.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    # TensorFlow logs while it loads and converts; the library's own errors say it all.
+    from kerazoo._quiet import quiet_stderr
+
+    return quiet_stderr(keep=(ValueError, ImportError))
 
 
 def run_cli(args) -> int:

@@ -214,7 +214,7 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, *, resume: bool, overwrit
                 f"--resume. Received: out={str(run_dir)!r}"
             )
         saved = _read_config(run_dir)
-        _check_same_run(saved, config)
+        check_unchanged(saved, config)
         return saved
     if state == "run" and not overwrite:
         raise ValueError(
@@ -235,18 +235,29 @@ def _read_config(run_dir: Path) -> RunConfig:
         ) from None
 
 
-def _check_same_run(saved: RunConfig, given: RunConfig) -> None:
-    """A resumed run keeps its settings: an explicit different value is an error."""
-    defaults = RunConfig(model=given.model, dataset=given.dataset)
-    for field in dataclasses.fields(RunConfig):
+def check_unchanged(saved, given, *, noun: str = "run", skip: tuple[str, ...] = ()) -> None:
+    """A resumed run (or search) keeps its settings: an explicitly different value is refused.
+
+    A field counts as given explicitly when it differs from the dataclass default (the model
+    and dataset always count). Used by `train` and by `kerazoo.tune`.
+
+    Args:
+        saved, given: the saved and the new config, instances of one dataclass with
+            `model` and `dataset` fields.
+        noun: what is resumed, for the message ("run", "search").
+        skip: fields that may change on resume.
+    """
+    defaults = type(given)(model=given.model, dataset=given.dataset)
+    for field in dataclasses.fields(given):
+        if field.name in skip:
+            continue
         value, old = getattr(given, field.name), getattr(saved, field.name)
-        given_explicitly = field.name in ("model", "dataset") or value != getattr(
-            defaults, field.name
-        )
-        if given_explicitly and _jsonable(value) != _jsonable(old):
+        explicit = field.name in ("model", "dataset") or value != getattr(defaults, field.name)
+        if explicit and _jsonable(value) != _jsonable(old):
             raise ValueError(
-                f"--resume continues the run saved with {field.name}={old!r}; drop the "
-                f"option or start a new run folder. Received: {field.name}={value!r}"
+                f"--resume continues the {noun} saved with {field.name}={old!r}; drop the "
+                f"option, or start a new {noun} folder (or --overwrite). "
+                f"Received: {field.name}={value!r}"
             )
 
 

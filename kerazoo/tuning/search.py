@@ -145,22 +145,6 @@ def _folder_state(path: Path) -> str:
     return "other" if any(path.iterdir()) else "empty"
 
 
-def _check_same_search(saved: SearchConfig, given: SearchConfig) -> None:
-    """A resumed search keeps its settings: an explicitly different value is refused."""
-    defaults = SearchConfig(model=given.model, dataset=given.dataset)
-    for field in dataclasses.fields(SearchConfig):
-        if field.name in NOT_COMPARED:
-            continue
-        value, old = getattr(given, field.name), getattr(saved, field.name)
-        explicit = field.name in ("model", "dataset") or value != getattr(defaults, field.name)
-        if explicit and run._jsonable(value) != run._jsonable(old):
-            raise ValueError(
-                f"--resume continues the search saved with {field.name}={old!r}; drop the "
-                f"option, or start a new search folder (or --overwrite). "
-                f"Received: {field.name}={value!r}"
-            )
-
-
 def plan(
     model: str,
     dataset: str | None = None,
@@ -219,7 +203,7 @@ def plan(
             f"--overwrite. Received: out={str(search_dir)!r}"
         ) from None
     given = dataclasses.replace(config, objective=explicit_objective)
-    _check_same_search(saved, given)
+    run.check_unchanged(saved, given, noun="search", skip=NOT_COMPARED)
     for name in NOT_COMPARED:
         setattr(saved, name, getattr(config, name))
     return config, search_dir, saved
