@@ -20,13 +20,6 @@ import numpy as np
 
 from kerazoo.viz import diagrams, plots
 
-PICTURES_BY_TASK = {
-    "classification": ("confusion_matrix.png", "predictions.png"),
-    "regression": ("predictions.png",),  # forecast.png for series
-    "reconstruction": ("reconstructions.png",),
-    "generation": ("samples.png",),
-}
-
 
 def spread(n: int, k: int = 10) -> np.ndarray:
     """`k` indices spread evenly over `n` examples: test files are often sorted by class,

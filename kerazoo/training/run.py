@@ -27,7 +27,6 @@ from kerazoo import registry
 from kerazoo.data import loader
 from kerazoo.training import distribute
 
-RUN_FILES = ("config.json", "dataset.json", "model.keras", "metrics.json", "history.csv")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
 DEFAULT_EPOCHS = 10
