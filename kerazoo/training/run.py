@@ -182,56 +182,77 @@ def _check_config(config: RunConfig) -> None:
             )
 
 
-def _run_dir_state(run_dir: Path) -> str:
-    """ "empty" (missing or empty), "run" (holds config.json), or "other"."""
-    if not run_dir.exists():
+def _folder_state(folder: Path, marker: str) -> str:
+    """ "empty" (missing or empty), "saved" (holds `marker`), or "other"."""
+    if not folder.exists():
         return "empty"
-    if not run_dir.is_dir():
+    if not folder.is_dir():
         return "other"
-    if (run_dir / "config.json").is_file():
-        return "run"
-    return "other" if any(run_dir.iterdir()) else "empty"
+    if (folder / marker).is_file():
+        return "saved"
+    return "other" if any(folder.iterdir()) else "empty"
+
+
+def read_saved(
+    folder: Path, config_class, *, marker: str, noun: str, resume: bool, overwrite: bool
+):
+    """Checks an output folder against resume/overwrite; returns its saved config or None.
+
+    Shared by runs (`config.json`) and searches (`search.json`): a folder of something else
+    is never touched, an existing one needs `resume` or `overwrite`, `resume` needs one.
+
+    Args:
+        folder: the output folder.
+        config_class: the dataclass saved in `marker` (with a `from_json` class method).
+        marker: the file that makes the folder a run/search folder.
+        noun: "run" or "search", for the messages.
+        resume, overwrite: the caller's flags.
+
+    Raises:
+        ValueError: for both flags, a foreign folder, nothing to resume, an existing
+            run/search without a flag, or an unreadable saved config.
+    """
+    if resume and overwrite:
+        raise ValueError(
+            f"resume and overwrite exclude each other: resume continues the {noun} in the "
+            "folder, overwrite replaces it. Received: resume=True, overwrite=True"
+        )
+    state = _folder_state(folder, marker)
+    if state == "other":
+        raise ValueError(
+            f"{folder} exists and is not a kerazoo {noun} folder (no {marker}); choose another "
+            f"output folder. Received: out={str(folder)!r}"
+        )
+    if not resume:
+        if state == "saved" and not overwrite:
+            raise ValueError(
+                f"{folder} already holds a {noun}; pass --resume to continue it or --overwrite "
+                f"to replace it, or choose another --out. Received: out={str(folder)!r}"
+            )
+        return None
+    if state != "saved":
+        raise ValueError(
+            f"There is no {noun} to resume in {folder} (no {marker}); start it without "
+            f"--resume. Received: out={str(folder)!r}"
+        )
+    path = folder / marker
+    try:
+        return config_class.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"Cannot read {path} ({err}); the {noun} folder is damaged: start again with "
+            f"--overwrite. Received: out={str(folder)!r}"
+        ) from None
 
 
 def _prepare_run_dir(run_dir: Path, config: RunConfig, *, resume: bool, overwrite: bool):
     """Checks the folder against resume/overwrite; returns the saved config when resuming."""
-    if resume and overwrite:
-        raise ValueError(
-            "resume and overwrite exclude each other: resume continues the run in the "
-            "folder, overwrite replaces it. Received: resume=True, overwrite=True"
-        )
-    state = _run_dir_state(run_dir)
-    if state == "other":
-        raise ValueError(
-            f"{run_dir} exists and is not a kerazoo run folder (no config.json); choose another "
-            f"output folder. Received: out={str(run_dir)!r}"
-        )
-    if resume:
-        if state != "run":
-            raise ValueError(
-                f"There is no run to resume in {run_dir} (no config.json); start it without "
-                f"--resume. Received: out={str(run_dir)!r}"
-            )
-        saved = _read_config(run_dir)
+    saved = read_saved(
+        run_dir, RunConfig, marker="config.json", noun="run", resume=resume, overwrite=overwrite
+    )
+    if saved is not None:
         check_unchanged(saved, config)
-        return saved
-    if state == "run" and not overwrite:
-        raise ValueError(
-            f"{run_dir} already holds a run; pass --resume to continue it or --overwrite to "
-            f"replace it, or choose another --out. Received: out={str(run_dir)!r}"
-        )
-    return None
-
-
-def _read_config(run_dir: Path) -> RunConfig:
-    path = run_dir / "config.json"
-    try:
-        return RunConfig.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError) as err:
-        raise ValueError(
-            f"Cannot read {path} ({err}); the run folder is damaged: start a new run with "
-            f"--overwrite. Received: out={str(run_dir)!r}"
-        ) from None
+    return saved
 
 
 def check_unchanged(saved, given, *, noun: str = "run", skip: tuple[str, ...] = ()) -> None:

@@ -134,17 +134,6 @@ def _check(config: SearchConfig) -> None:
     config.fix, config.space = spaces.check_keys(config.model, config.fix, config.space)
 
 
-def _folder_state(path: Path) -> str:
-    """ "empty" (missing or empty), "search" (holds search.json), or "other"."""
-    if not path.exists():
-        return "empty"
-    if not path.is_dir():
-        return "other"
-    if (path / SEARCH_FILE).is_file():
-        return "search"
-    return "other" if any(path.iterdir()) else "empty"
-
-
 def plan(
     model: str,
     dataset: str | None = None,
@@ -170,38 +159,16 @@ def plan(
         config.objective = objectives(model)[0]
     _check(config)
     search_dir = Path(out if out is not None else Path("runs") / f"tune-{model}")
-    if resume and overwrite:
-        raise ValueError(
-            "resume and overwrite exclude each other: resume continues the search in the "
-            "folder, overwrite replaces it. Received: resume=True, overwrite=True"
-        )
-    state = _folder_state(search_dir)
-    if state == "other":
-        raise ValueError(
-            f"{search_dir} exists and is not a kerazoo search folder (no {SEARCH_FILE}); "
-            f"choose another output folder. Received: out={str(search_dir)!r}"
-        )
-    if not resume:
-        if state == "search" and not overwrite:
-            raise ValueError(
-                f"{search_dir} already holds a search; pass --resume to continue it or "
-                f"--overwrite to replace it, or choose another --out. "
-                f"Received: out={str(search_dir)!r}"
-            )
+    saved = run.read_saved(
+        search_dir,
+        SearchConfig,
+        marker=SEARCH_FILE,
+        noun="search",
+        resume=resume,
+        overwrite=overwrite,
+    )
+    if saved is None:
         return config, search_dir, None
-    if state != "search":
-        raise ValueError(
-            f"There is no search to resume in {search_dir} (no {SEARCH_FILE}); start it "
-            f"without --resume. Received: out={str(search_dir)!r}"
-        )
-    path = search_dir / SEARCH_FILE
-    try:
-        saved = SearchConfig.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError) as err:
-        raise ValueError(
-            f"Cannot read {path} ({err}); the search folder is damaged: start again with "
-            f"--overwrite. Received: out={str(search_dir)!r}"
-        ) from None
     given = dataclasses.replace(config, objective=explicit_objective)
     run.check_unchanged(saved, given, noun="search", skip=NOT_COMPARED)
     for name in NOT_COMPARED:
