@@ -174,12 +174,23 @@ def cmd_train(args) -> int:
     where = dict(out=args.out, resume=args.resume, overwrite=args.overwrite)
     run.plan(args.name, args.dataset, **where, **settings)  # bad input: answered at once
     _notices()
+    chief = True
+    if args.strategy == "multiworker":
+        from kerazoo._quiet import quiet_stderr
+        from kerazoo.training import distribute, multiworker
+
+        chief = multiworker.read_tf_config()["chief"]
+        with quiet_stderr():  # TensorFlow's start-up lines
+            # Before Keras touches a device: collectives are configured at start-up only.
+            distribute.get_strategy("multiworker")
     load_keras_quietly()
     try:
         result = run.train(args.name, args.dataset, **where, **settings, verbose=args.verbose)
     except run.TrainingDiverged as err:
         print(f"kerazoo train: {err}", file=sys.stderr)
         return 1
+    if not chief:
+        return 0  # the chief writes the run folder
     written = sorted(p.name for p in result.run_dir.iterdir() if not p.name.startswith("."))
     print(f"wrote {result.run_dir}: {', '.join(written)}")
     return 0
@@ -265,7 +276,7 @@ def _verbosity(value: str):
 
 
 def _add_train_parser(sub) -> None:
-    from kerazoo.training.distribute import STRATEGIES
+    from kerazoo.training.distribute import TRAIN_STRATEGIES
 
     p = sub.add_parser(
         "train",
@@ -290,7 +301,9 @@ def _add_train_parser(sub) -> None:
         default="constant",
         help="learning-rate schedule (default constant)",
     )
-    p.add_argument("--strategy", choices=STRATEGIES, default="auto", help="tf.distribute strategy")
+    p.add_argument(
+        "--strategy", choices=TRAIN_STRATEGIES, default="auto", help="tf.distribute strategy"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed (weights, split, order)")
     p.add_argument("--out", help="run folder (default runs/NAME)")
     group = p.add_mutually_exclusive_group()
@@ -365,10 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_diagram)
 
     from kerazoo.export import add_parser as add_export_parser
+    from kerazoo.launch import add_parser as add_launch_parser
     from kerazoo.tuning.search import add_parser as add_tune_parser
 
     add_export_parser(sub)
     add_tune_parser(sub)
+    add_launch_parser(sub)
 
     p = sub.add_parser("evaluate", help="test metrics of a run folder or a .keras model")
     p.add_argument("path", help="run folder or .keras file")

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-STRATEGIES = ("auto", "default", "mirrored", "onedevice")
+STRATEGIES = ("auto", "default", "mirrored", "onedevice")  # one machine (training and search)
+# Training also spreads over several machines; a search does that with KerasTuner's own
+# chief/worker mode instead (`kerazoo tune --distributed`).
+TRAIN_STRATEGIES = (*STRATEGIES, "multiworker")
 
 
 def _tf():
@@ -47,9 +50,12 @@ def get_strategy(name: str = "auto"):
       devices (several of them only if `split_cpu(n)` configured them, which is how the
       tests exercise data parallelism without a GPU).
     - `"onedevice"`: `OneDeviceStrategy` on the first GPU, or on the CPU without one.
+    - `"multiworker"`: `MultiWorkerMirroredStrategy` over the workers `TF_CONFIG` lists
+      (see `kerazoo.training.multiworker`); it must be created before any other
+      TensorFlow operation of the process.
 
     Args:
-        name: one of `"auto"`, `"default"`, `"mirrored"`, `"onedevice"`.
+        name: one of `"auto"`, `"default"`, `"mirrored"`, `"onedevice"`, `"multiworker"`.
 
     Returns:
         A `tf.distribute.Strategy`. Build and compile the model inside its `scope()`.
@@ -66,10 +72,12 @@ def get_strategy(name: str = "auto"):
     model.fit(x, y, batch_size=global_batch_size(128, strategy))
     ```
     """
-    if not isinstance(name, str) or name not in STRATEGIES:
+    if not isinstance(name, str) or name not in TRAIN_STRATEGIES:
         raise ValueError(
-            f"strategy must be one of {', '.join(STRATEGIES)}. Received: strategy={name!r}"
+            f"strategy must be one of {', '.join(TRAIN_STRATEGIES)}. Received: strategy={name!r}"
         )
+    if name == "multiworker":
+        return _multiworker()
     tf = _tf()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "default":
@@ -98,6 +106,20 @@ def _mirrored(devices: tuple[str, ...]):
     if devices not in _MIRRORED:
         _MIRRORED[devices] = _tf().distribute.MirroredStrategy(list(devices))
     return _MIRRORED[devices]
+
+
+_MULTIWORKER: list = []
+
+
+def _multiworker():
+    # One per process, like MirroredStrategy (a second one would start a second server on
+    # the same port); TF_CONFIG is checked first for a clear error.
+    from kerazoo.training.multiworker import read_tf_config
+
+    read_tf_config()
+    if not _MULTIWORKER:
+        _MULTIWORKER.append(_tf().distribute.MultiWorkerMirroredStrategy())
+    return _MULTIWORKER[0]
 
 
 def describe(strategy=None) -> dict[str, Any]:
@@ -130,8 +152,11 @@ def describe(strategy=None) -> dict[str, Any]:
     if not devices:
         gpus = tf.config.list_logical_devices("GPU")
         devices = [(gpus or tf.config.list_logical_devices("CPU"))[0].name]
+    name = type(strategy).__name__
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduceStrategy
     return {
-        "strategy": type(strategy).__name__,
+        "strategy": name,
         "replicas": int(strategy.num_replicas_in_sync),
         "devices": devices,
     }

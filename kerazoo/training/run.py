@@ -25,7 +25,7 @@ from typing import Any
 
 from kerazoo import registry
 from kerazoo.data import loader
-from kerazoo.training import distribute
+from kerazoo.training import distribute, multiworker
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
@@ -159,11 +159,13 @@ def _check_config(config: RunConfig) -> None:
             f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}. "
             f"Received: lr_schedule={config.lr_schedule!r}"
         )
-    if config.strategy not in distribute.STRATEGIES:
+    if config.strategy not in distribute.TRAIN_STRATEGIES:
         raise ValueError(
-            f"strategy must be one of {', '.join(distribute.STRATEGIES)}. "
+            f"strategy must be one of {', '.join(distribute.TRAIN_STRATEGIES)}. "
             f"Received: strategy={config.strategy!r}"
         )
+    if config.strategy == "multiworker":
+        multiworker.read_tf_config()  # the cluster, before TensorFlow loads
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={config.seed!r}")
     spec = registry.model_info(config.model)
@@ -459,7 +461,9 @@ def train(
         learning_rate: the initial learning rate; None keeps the model's.
         lr_schedule: `"constant"`, `"cosine"`, `"step"` or `"plateau"` (see
             `default_callbacks`).
-        strategy: `"auto"`, `"default"`, `"mirrored"` or `"onedevice"` (see `get_strategy`).
+        strategy: `"auto"`, `"default"`, `"mirrored"`, `"onedevice"` (see `get_strategy`)
+            or `"multiworker"`: every worker of the cluster in `TF_CONFIG` runs this same
+            call; only the chief writes `out` (see `kerazoo.training.multiworker`).
         seed: seeds weights, the validation carve and the shuffle order.
         out: the run folder; default `runs/<model>`.
         resume: continue the unfinished run in `out` from its last finished epoch (its saved
@@ -527,6 +531,20 @@ def train(
 
         check_graphviz()  # before hours of training, not after
 
+    cluster = multiworker.read_tf_config() if config.strategy == "multiworker" else None
+    if cluster is not None:
+        # Before any other TensorFlow operation, as MultiWorkerMirroredStrategy requires.
+        distribute.get_strategy("multiworker")
+    # Where this process writes: the run folder, or a non-chief worker's temporary folder.
+    out_dir = run_dir if cluster is None else multiworker.write_dir(run_dir, cluster)
+    try:
+        return _train(config, run_dir, out_dir, saved, cluster, plots, callbacks, verbose)
+    finally:
+        if out_dir != run_dir:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _train(config, run_dir, out_dir, saved, cluster, plots, callbacks, verbose) -> RunResult:
     import keras
 
     from kerazoo.training import callbacks as cb
@@ -557,31 +575,31 @@ def train(
         net = registry.create_model(config.model, **arguments)
 
     # Everything is checked: from here on the folder is written.
-    if saved is None:
+    if saved is None and out_dir == run_dir:
         if run_dir.exists():  # overwrite=True (an existing run folder) or an empty folder
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
         _write_json(run_dir / "config.json", config.to_json())
     # What `kerazoo evaluate` and `kerazoo predict` need to read new inputs like these.
-    _write_json(run_dir / "dataset.json", info.as_dict())
+    _write_json(out_dir / "dataset.json", info.as_dict())
     if info.vocabulary is not None:
-        (run_dir / "vocabulary.txt").write_text("\n".join(info.vocabulary) + "\n")
+        (out_dir / "vocabulary.txt").write_text("\n".join(info.vocabulary) + "\n")
 
     monitors = []
     if plots and spec.task == "generation":
         from kerazoo.training.monitors import SampleGridMonitor
 
-        monitors.append(SampleGridMonitor(run_dir, n=16, seed=config.seed))
+        monitors.append(SampleGridMonitor(out_dir, n=16, seed=config.seed))
     elif plots and spec.task == "reconstruction":
         from kerazoo.training.artifacts import spread
         from kerazoo.training.monitors import ReconstructionMonitor
 
         shown = splits.x_test[spread(len(splits.x_test))]
-        monitors.append(ReconstructionMonitor(shown / 255.0, run_dir))
-    clock = _RunClock(run_dir)
+        monitors.append(ReconstructionMonitor(shown / 255.0, out_dir))
+    clock = _RunClock(out_dir)
     generation = spec.task == "generation"
     callback_list = cb.default_callbacks(
-        run_dir,
+        out_dir,
         monitor=_monitor(spec.task),
         early_stopping=config.early_stopping and not generation,
         patience=config.patience,
@@ -598,9 +616,25 @@ def train(
         f"{info.n_val:,} val / {info.n_test:,} test; {info.source}), {config.epochs} epochs, "
         f"batch {global_batch}, {_strategy_words(strategy_)} -> {run_dir}",
     )
+    worker_stats = None
     if _training_finished(run_dir):
         # Killed after the last epoch (while evaluating or drawing): no epoch to run again.
         _say(verbose, "kerazoo: training had finished; evaluating the saved best model")
+    elif cluster is not None:
+        clock.start = time.perf_counter()
+        worker_stats = multiworker.fit(
+            net,
+            train_ds,
+            val_ds,
+            strategy=strategy_,
+            epochs=config.epochs,
+            callbacks=callback_list,
+            n_train=info.n_train,
+            global_batch=global_batch,
+            verbose=verbose,
+        )
+        worker_stats["fingerprint"] = multiworker.fingerprint(net)
+        _say(verbose, multiworker.worker_line(cluster, worker_stats, info.n_train, global_batch))
     else:
         clock.start = time.perf_counter()  # the fit alone: no set-up, no evaluation
         net.fit(
@@ -621,7 +655,15 @@ def train(
             "--resume`."
         )
     epochs_run = clock.epochs
-    if (run_dir / "model.keras").is_file() and not generation:
+    if cluster is not None:
+        if not cluster["chief"]:  # the chief writes the run folder; this worker is done
+            return RunResult(run_dir, worker_stats or {}, net, info, config)
+        # Keras's evaluate and predict fail under MultiWorkerMirroredStrategy as fit does;
+        # the chief tests and draws with the saved model outside the strategy.
+        from kerazoo.saving import load_model
+
+        net = load_model(run_dir / "model.keras")
+    elif (run_dir / "model.keras").is_file() and not generation:
         # Early stopping restores the best weights only when it stops early; the checkpoint
         # always holds them.
         net.load_weights(run_dir / "model.keras")
@@ -644,6 +686,7 @@ def train(
         samples_per_second=round(info.n_train * epochs_run / seconds, 1),
         params=int(net.count_params()),
         **distribute.describe(strategy_),
+        **_cluster_metrics(cluster, worker_stats),
         versions={
             "kerazoo": _version(),
             "keras": keras.__version__,
@@ -668,6 +711,16 @@ def test_metrics(scores: dict, info) -> dict:
         # Targets are standardized for training; this is the error in the data's own units.
         metrics["test_mae_unscaled"] = metrics["test_mae"] * float(scale)
     return metrics
+
+
+def _cluster_metrics(cluster: dict | None, stats: dict | None) -> dict:
+    """What metrics.json adds for a multi-worker run: workers, optimizer steps, fingerprint."""
+    if cluster is None:
+        return {}
+    out = {"workers": cluster["workers"]}
+    if stats:
+        out |= {"steps": stats["steps"], "weights_fingerprint": stats["fingerprint"]}
+    return out
 
 
 def _strategy_words(strategy) -> str:

@@ -1,0 +1,241 @@
+"""Multi-worker training on localhost: two real worker processes under
+MultiWorkerMirroredStrategy (TF_CONFIG), the same results as one worker, a SIGKILLed worker
+resumed to the exact step count, and clear errors for a missing or bad TF_CONFIG."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from kerazoo.training import multiworker
+
+KERAZOO = [sys.executable, "-m", "kerazoo"]
+ENV = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+# mnist_mlp on 1,000 real digits of the MNIST sample (600 train / 400 val / 1,000 test after
+# the capped splits), global batch 32; no dropout, so two workers and one worker compute the
+# same thing up to float rounding.
+TRAIN = [
+    "train", "mnist_mlp", "--dataset", "mnist_sample", "--max-examples", "600",
+    "--batch-size", "32", "--set", "dropout=0.0", "--no-early-stopping", "--optimizer", "sgd",
+    "--lr", "0.05",
+]  # fmt: skip
+FINGERPRINT = re.compile(r"(worker \d) of 2 trained epochs (\d+)-(\d+): ([\d,]+) of ([\d,]+) "
+                         r"training examples per epoch here .* ([\d,]+) optimizer steps, "
+                         r"weights fingerprint ([0-9a-f]{16})")  # fmt: skip
+
+
+def _ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _start(args: list[str], n: int = 2) -> list[subprocess.Popen]:
+    hosts = [f"localhost:{p}" for p in _ports(n)]
+    procs = []
+    for index in range(n):
+        tf_config = {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}}
+        procs.append(
+            subprocess.Popen(
+                [*KERAZOO, *args, "--strategy", "multiworker"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=ENV | {"TF_CONFIG": json.dumps(tf_config)},
+                start_new_session=True,
+            )
+        )
+    return procs
+
+
+def _finish(procs, timeout=420) -> list[str]:
+    outputs = []
+    try:
+        for proc in procs:
+            outputs.append(proc.communicate(timeout=timeout)[0])
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return outputs
+
+
+def _history(run_dir: Path) -> list[dict]:
+    with open(run_dir / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _worker_temp_folders() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("kerazoo-worker*")}
+
+
+def test_two_workers_train_like_one(tmp_path):
+    before = _worker_temp_folders()
+    out = tmp_path / "two"
+    procs = _start([*TRAIN, "--epochs", "2", "--out", str(out)])
+    one_worker = _start([*TRAIN, "--epochs", "2", "--out", str(tmp_path / "one")], n=1)
+    outputs = _finish([*procs, *one_worker])
+    for proc, output in zip([*procs, *one_worker], outputs, strict=True):
+        assert proc.returncode == 0, output[-3000:]
+    fit = subprocess.run(
+        [
+            *KERAZOO,
+            *TRAIN,
+            "--epochs",
+            "2",
+            "--strategy",
+            "default",
+            "--out",
+            str(tmp_path / "fit"),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=420,
+    )
+    assert fit.returncode == 0, fit.stderr[-3000:]
+
+    reports = [FINGERPRINT.search(output) for output in outputs[:2]]
+    assert all(reports), outputs[1][-2000:]
+    (name0, *_, fp0), (name1, *_, fp1) = (r.groups() for r in reports)
+    assert (name0, name1) == ("worker 0", "worker 1")
+    # Identical final weights on both workers.
+    assert fp0 == fp1
+    # The global batch is split: each worker saw half of the 600 training examples an epoch.
+    metrics = json.loads((out / "metrics.json").read_text())
+    n_train = metrics["n_train"]
+    for report in reports:
+        first, last, here, total, steps = report.groups()[1:6]
+        assert (int(first), int(last)) == (1, 2)
+        assert int(total.replace(",", "")) == n_train
+        assert int(here.replace(",", "")) == n_train // 2
+        assert int(steps.replace(",", "")) == 2 * math.ceil(n_train / 32)
+    assert metrics["workers"] == 2 and metrics["replicas"] == 2
+    assert metrics["steps"] == 2 * math.ceil(n_train / 32)
+    assert metrics["weights_fingerprint"] == fp0
+    # Only the chief wrote, and it wrote the complete run folder; no worker folder is left.
+    for name in ("config.json", "dataset.json", "model.keras", "history.csv", "history.png",
+                 "architecture.png", "predictions.png", "confusion_matrix.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    assert not (out / "backup").exists()
+    assert "wrote" not in outputs[1]
+    assert _worker_temp_folders() <= before
+
+    # One worker with the same global batch and seed computes the same, up to float rounding.
+    one = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert one["workers"] == 1 and one["replicas"] == 1
+    for two_row, one_row in zip(_history(out), _history(tmp_path / "one"), strict=True):
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            assert float(two_row[key]) == pytest.approx(float(one_row[key]), rel=1e-4), key
+    assert metrics["test_accuracy"] == pytest.approx(one["test_accuracy"], abs=0.002)
+    # Keras's own fit on one machine: the same first epoch. (From the second epoch on it
+    # draws the seeded shuffle orders in another sequence than the loop, so the runs part.)
+    first_fit = _history(tmp_path / "fit")[0]
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        assert float(_history(out)[0][key]) == pytest.approx(float(first_fit[key]), rel=1e-4)
+    assert metrics["test_accuracy"] > 0.7
+
+
+def test_killed_worker_resumes_with_the_exact_step_count(tmp_path):
+    out = tmp_path / "run"
+    args = [*TRAIN, "--epochs", "4", "--out", str(out)]
+    procs = _start(args)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # kill worker 1 once an epoch is done
+            if (out / "history.csv").is_file() and _history(out):
+                break
+            assert all(p.poll() is None for p in procs), _finish(procs)[0][-3000:]
+            time.sleep(0.2)
+        else:
+            pytest.fail("no epoch finished in 300 s")
+        os.killpg(procs[1].pid, signal.SIGKILL)
+        procs[1].wait(timeout=30)
+        # Worker 0 cannot go on alone (its all-reduces wait for worker 1): stop it as
+        # `kerazoo launch` does when a worker fails.
+        time.sleep(1)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert not (out / "metrics.json").exists()
+    done = [int(row["epoch"]) for row in _history(out)]
+    assert 1 <= len(done) < 4
+
+    outputs = _finish(_start([*args, "--resume"]))
+    assert all("error" not in o.lower() for o in outputs), outputs[0][-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    # Every epoch once, and the optimizer made exactly 4 epochs of steps.
+    assert [int(row["epoch"]) for row in _history(out)] == [0, 1, 2, 3]
+    assert metrics["epochs"] == 4
+    assert metrics["steps"] == 4 * math.ceil(metrics["n_train"] / 32)
+    reports = [FINGERPRINT.search(o) for o in outputs]
+    assert all(reports) and reports[0].group(7) == reports[1].group(7)
+    assert int(reports[0].group(2)) == len(done) + 1  # it went on after the last backup
+    assert not (out / "backup").exists()
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "message"),
+    [
+        (None, "TF_CONFIG environment variable, which is not set"),
+        ("{not json", "TF_CONFIG must be JSON"),
+        (
+            '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}',
+            "must be a chief or worker listed in the cluster",
+        ),  # fmt: skip
+    ],
+)
+def test_bad_tf_config_is_one_line_before_tensorflow(tmp_path, tf_config, message):
+    env = {k: v for k, v in ENV.items() if k != "TF_CONFIG"}
+    if tf_config is not None:
+        env["TF_CONFIG"] = tf_config
+    proc = subprocess.run(
+        [*KERAZOO, *TRAIN, "--strategy", "multiworker", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "kerazoo launch" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_read_tf_config_names_the_chief():
+    cluster = {"worker": ["a:1", "b:1", "c:1"]}
+    for index in range(3):
+        env = {
+            "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            )
+        }
+        config = multiworker.read_tf_config(env)
+        assert config["workers"] == 3 and config["chief"] == (index == 0)
+    with_chief = {"chief": ["a:1"], "worker": ["b:1"]}
+    env = {"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}})}
+    assert multiworker.read_tf_config(env) | {} == {
+        "workers": 2, "task_type": "worker", "task_id": 0, "chief": False
+    }  # fmt: skip
+    env["TF_CONFIG"] = json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}})
+    assert multiworker.read_tf_config(env)["chief"]
