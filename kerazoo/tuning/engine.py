@@ -14,6 +14,12 @@ KerasTuner by itself has three traps that this module closes:
   same configuration would fail again), recorded with their message, and the search stops
   only after `max_consecutive_failed_trials` failures in a row, with a clear error.
 
+Distributed searches (KerasTuner's chief/worker mode, switched on by `KERASTUNER_ORACLE_IP`)
+go through the same classes: the chief serves the oracle (`serve_oracle`) and runs no
+trial; workers get trials from it over gRPC and write only their trial folders. The oracle
+itself saves its state after each trial ends, keeps the backup and stops handing out trials
+after `max_failures` failures in a row, since a chief has no tuner loop that could.
+
 This module imports KerasTuner (and so Keras); `kerazoo.tuning.search` imports it lazily.
 """
 
@@ -23,7 +29,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -31,6 +36,8 @@ from pathlib import Path
 import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config
+from keras_tuner.src.distribute import oracle_client
+from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.engine import trial as trial_module
 
 from kerazoo import registry
@@ -89,6 +96,8 @@ class ZooHyperModel(kt.HyperModel):
 class ReliableOracle:
     """Mixed in front of a KerasTuner oracle class: atomic state, bounded retries of kills."""
 
+    max_failures = math.inf  # failed trials in a row after which no trial is handed out
+
     def save(self):
         atomic_write(self._get_oracle_fname(), json.dumps(self.get_state()))
 
@@ -98,12 +107,19 @@ class ReliableOracle:
 
     def set_state(self, state):
         super().set_state(state)
-        # Trials running when the state was saved: their process died if we reload it.
-        self.interrupted = list(state["ongoing_trials"].values())
+        # Trials running when the state was saved: their process died if we reload it. A
+        # trial listed as ongoing whose own file says it ended is not one of them (the state
+        # was saved between its end and its removal from the ongoing trials).
+        ongoing = list(state["ongoing_trials"].values())
+        self.interrupted = [t for t in ongoing if self.trials[t].status == Status.RUNNING]
+        self._ended_ongoing = [t for t in ongoing if t not in self.interrupted]
 
     def reload(self):
-        self.interrupted = []
+        self.interrupted, self._ended_ongoing = [], []
         super().reload()
+        for trial_id in self._ended_ongoing:  # KerasTuner queues every ongoing trial again
+            if trial_id in self._retry_queue:
+                self._retry_queue.remove(trial_id)
         # A state restored from the backup may miss trials started or ended after it.
         for trial_id in sorted(self.trials):
             trial = self.trials[trial_id]
@@ -131,12 +147,46 @@ class ReliableOracle:
                 self._retry_queue.append(trial_id)
         self.save()
 
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        if tuner_id not in self.ongoing_trials and self.failures_in_a_row() >= self.max_failures:
+            # Stop the tuner that asks, as KerasTuner does once max_trials are reached.
+            self.tuner_ids.discard(tuner_id)
+            return trial_module.Trial(self.get_space(), status=Status.STOPPED)
+        return super().create_trial(tuner_id)
+
+    @kt.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        # KerasTuner saves the state before it removes the ended trial from the ongoing ones
+        # and relies on the tuner to save again; a distributed chief has no tuner loop.
+        self.save()
+        atomic_write(f"{self._get_oracle_fname()}.bak", json.dumps(self.get_state()))
+
+    def failures_in_a_row(self) -> int:
+        """The number of trials that failed last, one after the other."""
+        failed = 0
+        for trial_id in reversed(self.end_order):
+            if self.trials[trial_id].status != Status.FAILED:
+                break
+            failed += 1
+        return failed
+
     def _check_consecutive_failures(self):
         # Checked by the tuner after the state is saved (KerasTuner raises before saving).
         pass
 
 
-def _oracle(kind: str, *, objective, max_trials: int, epochs: int, seed: int, retries: int):
+def _oracle(
+    kind: str,
+    *,
+    objective,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    retries: int,
+    max_failures: int,
+):
     """A KerasTuner oracle of `kind` with `ReliableOracle` in front of it."""
     base = {
         "random": kt.oracles.RandomSearchOracle,
@@ -150,22 +200,55 @@ def _oracle(kind: str, *, objective, max_trials: int, epochs: int, seed: int, re
     if kind == "hyperband":
         oracle = cls(max_epochs=epochs, factor=3, hyperband_iterations=1, **common)
         oracle.max_trials = max_trials  # a cap on Hyperband's own schedule
-        return oracle
-    return cls(max_trials=max_trials, **common)
+    else:
+        oracle = cls(max_trials=max_trials, **common)
+    oracle.max_failures = max_failures
+    return oracle
+
+
+class _PatientClient(oracle_client.OracleClient):
+    """A worker's link to the chief's oracle that waits a moment when the oracle is busy.
+
+    KerasTuner's workers ask again at once when the oracle answers IDLE (Hyperband waiting
+    for a round's trials), a busy loop of gRPC calls that takes a core from the trials.
+    """
+
+    def create_trial(self, tuner_id):
+        trial = super().create_trial(tuner_id)
+        if trial.status == Status.IDLE:
+            time.sleep(1.0)
+        return trial
 
 
 class _ZooTuner:
-    """Mixed in front of `kt.Tuner`/`kt.Hyperband`: records, progress and failure bounds."""
+    """Mixed in front of `kt.Tuner`/`kt.Hyperband`: records, progress and failure bounds.
+
+    In a distributed search the chief's `search` serves the oracle until the workers are
+    done, and a worker's `search` runs the trials the chief hands out (`ran`: trial id ->
+    the trial as the oracle ended it; kept because the chief may be gone after the search).
+    """
 
     def __init__(self, *, oracle, max_failures: int, seed: int, progress, **kwargs):
         self.max_failures = max_failures
         self.seed = seed
         self.progress = progress
+        self.ran = {}
         # Skip the convenience constructors (they build their own oracle).
         kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+        if self._is_worker():
+            self.oracle = _PatientClient(self.oracle._oracle)
+
+    def search(self, *fit_args, **fit_kwargs):
+        if not dist_utils.is_chief_oracle():
+            return super().search(*fit_args, **fit_kwargs)
+        self.oracle.verbose = fit_kwargs.get("verbose", 1)  # KerasTuner's own trial display
+        self.save()
+        serve_oracle(self.oracle)
+        self.save()
 
     def save(self):
-        self.oracle.save()
+        if not self._is_worker():  # a worker's oracle is the chief's
+            self.oracle.save()
         atomic_write(self._get_tuner_fname(), json.dumps(self.get_state()))
 
     def run_trial(self, trial, *args, **kwargs):
@@ -197,22 +280,96 @@ class _ZooTuner:
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)  # the oracle ends the trial and saves its state
-        project = Path(self.project_dir)
-        shutil.copyfile(project / "oracle.json", project / "oracle.json.bak")
+        self.ran[trial.trial_id] = self.oracle.get_trial(trial.trial_id)
         if self.progress is not None:
-            self.progress(self.oracle.trials[trial.trial_id], self)
-        failed = 0
-        for trial_id in reversed(self.oracle.end_order):
-            if self.oracle.trials[trial_id].status != Status.FAILED:
-                break
-            failed += 1
-        if failed >= self.max_failures:
-            last = self.oracle.trials[self.oracle.end_order[-1]]
-            raise SearchStopped(
-                f"{failed} trials in a row failed, the limit (max_failures={self.max_failures}); "
-                f"the last error: {trial_error(self, last)}. Fix or narrow the space (--fix, "
-                "--space) and start again, or raise max_failures and --resume."
-            )
+            self.progress(self.ran[trial.trial_id], self)
+        if not self._is_worker():  # the chief's oracle stops the workers (`create_trial`)
+            message = failure_stop(self)
+            if message:
+                raise SearchStopped(message)
+
+
+def failure_stop(tuner) -> str | None:
+    """Why the search must stop (`max_failures` failed trials in a row), or None."""
+    oracle = tuner.oracle
+    failed = oracle.failures_in_a_row()
+    if failed < tuner.max_failures:
+        return None
+    last = oracle.trials[oracle.end_order[-1]]
+    return (
+        f"{failed} trials in a row failed, the limit (max_failures={tuner.max_failures}); "
+        f"the last error: {trial_error(tuner, last)}. Fix or narrow the space (--fix, "
+        "--space) and start again, or raise max_failures and --resume."
+    )
+
+
+def oracle_address() -> str:
+    """The chief's oracle address from KerasTuner's variables, `IP:PORT`."""
+    return f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+
+
+def serve_oracle(oracle, poll: float = 0.2) -> None:
+    """The chief's part of a distributed search: serves `oracle` until the workers are done.
+
+    Hand-written around KerasTuner's own servicer and end test (`oracle_chief`) because its
+    `start_server` checks for the end only every 20 s, never stops its server, and binds
+    with SO_REUSEPORT, so a second chief on a busy port starts silently and splits the
+    workers between two oracles.
+
+    Raises:
+        ValueError: when the address cannot be bound.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    address = oracle_address()
+    # One thread, as in KerasTuner: the oracle's calls run one at a time.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)]
+    )
+    servicer = oracle_chief.OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        raise ValueError(
+            f"The chief cannot serve its oracle at {address} (the port is in use or the "
+            "address is not this machine's); choose a free KERASTUNER_ORACLE_PORT. "
+            f"Received: KERASTUNER_ORACLE_PORT={os.environ['KERASTUNER_ORACLE_PORT']!r}"
+        )
+    server.start()
+    try:
+        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+            time.sleep(poll)
+    finally:
+        server.stop(grace=5)
+
+
+def wait_for_chief(timeout: float = oracle_client.TIMEOUT) -> None:
+    """Blocks until the chief serves its oracle (it does once its search folder is ready).
+
+    Raises:
+        SearchStopped: when no chief answers within `timeout` seconds (KerasTuner's own
+            client waits as long).
+    """
+    import grpc
+
+    address = oracle_address()
+    channel = grpc.insecure_channel(address)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise SearchStopped(
+            f"No chief served the search's oracle at {address} within {timeout:.0f} s; start "
+            "the chief (KERASTUNER_TUNER_ID=chief) or use kerazoo launch."
+        ) from None
+    finally:
+        channel.close()
 
 
 @contextlib.contextmanager
@@ -255,7 +412,13 @@ def make_tuner(
     base = kt.Hyperband if kind == "hyperband" else kt.Tuner
     cls = type("ZooTuner" if kind != "hyperband" else "ZooHyperband", (_ZooTuner, base), {})
     oracle = _oracle(
-        kind, objective=objective, max_trials=max_trials, epochs=epochs, seed=seed, retries=retries
+        kind,
+        objective=objective,
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+        retries=retries,
+        max_failures=max_failures,
     )
     return cls(
         oracle=oracle,
@@ -286,8 +449,12 @@ def trial_error(tuner, trial) -> str | None:
     return trial_record(tuner, trial).get("error") or (trial.message or "").strip()[-300:]
 
 
-def check_project(project: Path) -> list[str]:
+def check_project(project: Path, tuner_id: str = "tuner0") -> list[str]:
     """Checks a KerasTuner project folder before it is reloaded; repairs what it can.
+
+    Args:
+        project: the KerasTuner project folder.
+        tuner_id: the tuner that reloads it (`chief` in a distributed search).
 
     Returns:
         Notices to show the user (e.g. the oracle state restored from its backup).
@@ -325,7 +492,7 @@ def check_project(project: Path) -> list[str]:
                 f"Received: out={str(project.parent)!r}"
             ) from None
     # KerasTuner reloads the oracle only through the tuner's own (empty) state file.
-    tuner_file = project / "tuner0.json"
+    tuner_file = project / f"{tuner_id}.json"
     try:
         json.loads(tuner_file.read_text())
     except (OSError, ValueError):

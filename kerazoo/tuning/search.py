@@ -11,6 +11,13 @@ The search folder holds `search.json` (the search's settings, compared on `resum
 search folder is reused only with `resume=True` and the same settings; `overwrite=True`
 starts again. KerasTuner's own default, reloading any old project silently even when the
 arguments changed, is the trap this avoids.
+
+`distributed=True` (`kerazoo tune --distributed`) takes part in KerasTuner's chief/worker
+search, the part read from its variables (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`,
+`KERASTUNER_ORACLE_PORT`; `kerazoo launch --workers N -- tune ...` sets them). The chief
+applies the folder rules, serves the oracle and, once the workers are done, writes the same
+results as a single-machine search; a worker waits for the chief, takes the settings from
+its `search.json`, and only runs trials (it writes only inside their trial folders).
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import shutil
+import socket
 import sys
 import time
 from pathlib import Path
@@ -35,6 +44,15 @@ SEARCH_FILE = "search.json"
 PROJECT = "keras_tuner"
 # Settings that do not change what is searched: a resumed search takes the given ones.
 NOT_COMPARED = ("strategy", "max_retries", "max_failures")
+# KerasTuner's chief/worker variables (keras_tuner/src/distribute/utils.py): the mere
+# presence of KERASTUNER_ORACLE_IP makes every tuner of the process distributed.
+TUNER_ID, ORACLE_IP, ORACLE_PORT = (
+    "KERASTUNER_TUNER_ID",
+    "KERASTUNER_ORACLE_IP",
+    "KERASTUNER_ORACLE_PORT",
+)
+DISTRIBUTED_VARIABLES = (TUNER_ID, ORACLE_IP, ORACLE_PORT)
+LAUNCH = "kerazoo launch --workers N -- tune NAME ..."
 
 
 @dataclasses.dataclass
@@ -77,17 +95,21 @@ class TuneResult:
         metrics: `metrics.json` (test metrics of the retrained best model), or None when
             `retrain=False`.
         model: the retrained best model (None when `retrain=False`).
-        trials: one dict per trial, as in `trials.csv`.
+        trials: one dict per trial, as in `trials.csv` (a worker: the trials it ran).
         config: the search's settings.
+        role: `"single"`, or `"chief"` / `"worker"` in a distributed search. A worker's
+            result has no best trial (`best_hyperparameters` empty, `best_score` None):
+            the chief's has.
     """
 
     search_dir: Path
     best_hyperparameters: dict
-    best_score: float
+    best_score: float | None
     metrics: dict | None
     model: Any
     trials: list
     config: SearchConfig
+    role: str = "single"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +156,90 @@ def _check(config: SearchConfig) -> None:
     config.fix, config.space = spaces.check_keys(config.model, config.fix, config.space)
 
 
+def distributed_role(distributed: bool) -> str | None:
+    """This process's part in a search: `"chief"`, `"worker"`, or None (one machine).
+
+    Read from KerasTuner's variables, as KerasTuner reads them: `KERASTUNER_TUNER_ID`
+    (`chief`, or a worker's id such as `tuner0`), `KERASTUNER_ORACLE_IP` and
+    `KERASTUNER_ORACLE_PORT` (the chief's oracle address). Imports nothing heavy.
+
+    Args:
+        distributed: whether a distributed search was asked for.
+
+    Returns:
+        `"chief"`, `"worker"` or None.
+
+    Raises:
+        ValueError: with `distributed` and a variable missing or malformed; without it and
+            one of them set (KerasTuner would silently go distributed).
+
+    Example:
+
+    ```python
+    os.environ.update(KERASTUNER_TUNER_ID="tuner0", KERASTUNER_ORACLE_IP="127.0.0.1",
+                      KERASTUNER_ORACLE_PORT="8000")
+    distributed_role(True)  # "worker"
+    ```
+    """
+    env = {name: os.environ.get(name) for name in DISTRIBUTED_VARIABLES}
+    received = ", ".join(f"{k}={v!r}" for k, v in env.items())
+    if not distributed:
+        given = [k for k, v in env.items() if v is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} set in the environment would make KerasTuner run a "
+                "distributed search; pass --distributed (distributed=True) to take part in one "
+                f"(`{LAUNCH}` starts them all), or unset them to search on this machine. "
+                f"Received: {received}"
+            )
+        return None
+    missing = [k for k, v in env.items() if not v]
+    if missing:
+        raise ValueError(
+            f"--distributed reads this process's part from {TUNER_ID} (chief or a worker id "
+            f"such as tuner0), {ORACLE_IP} and {ORACLE_PORT} (the chief's oracle address); "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. Start "
+            f"the search with `{LAUNCH}`, which sets them. Received: {received}"
+        )
+    tuner_id, ip, port = env[TUNER_ID], env[ORACLE_IP], env[ORACLE_PORT]
+    # KerasTuner takes any id containing "chief" for the chief and names a file after it.
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", tuner_id) or ("chief" in tuner_id) != (
+        tuner_id == "chief"
+    ):
+        raise ValueError(
+            f"{TUNER_ID} must be chief, or a worker id of letters, digits, '_', '.' or '-' "
+            f"without 'chief' (tuner0, tuner1, ...; `{LAUNCH}` sets it). "
+            f"Received: {TUNER_ID}={tuner_id!r}"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_.:\[\]-]+", ip):
+        raise ValueError(
+            f"{ORACLE_IP} must be the chief's IP address or host name (127.0.0.1 on one "
+            f"machine; `{LAUNCH}` sets it). Received: {ORACLE_IP}={ip!r}"
+        )
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(
+            f"{ORACLE_PORT} must be a port number from 1 to 65535 (`{LAUNCH}` picks a free "
+            f"one). Received: {ORACLE_PORT}={port!r}"
+        )
+    return "chief" if tuner_id == "chief" else "worker"
+
+
+def _check_oracle_port() -> None:
+    """The chief's oracle address must be free, checked before anything is written."""
+    ip, port = os.environ[ORACLE_IP], int(os.environ[ORACLE_PORT])
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as probe:
+            # As a server binds: a port left in TIME_WAIT by an earlier chief is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((ip.strip("[]"), port))
+    except OSError as err:
+        raise ValueError(
+            f"The chief cannot serve its oracle at {ip}:{port} ({err.strerror or err}): the "
+            f"port is in use or {ip} is not this machine's address; choose a free "
+            f"{ORACLE_PORT} (`{LAUNCH}` picks one). Received: {ORACLE_PORT}={str(port)!r}"
+        ) from None
+
+
 def plan(
     model: str,
     dataset: str | None = None,
@@ -141,9 +247,13 @@ def plan(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    folder: bool = True,
     **settings,
 ) -> tuple[SearchConfig, Path, SearchConfig | None]:
     """Checks a search's settings and folder without loading data or writing anything.
+
+    `folder=False` leaves the folder unchecked (a distributed search's worker, whose
+    chief may still be preparing it).
 
     Returns:
         `(config, search_dir, saved)`; `saved` is the saved config when resuming.
@@ -159,6 +269,8 @@ def plan(
         config.objective = objectives(model)[0]
     _check(config)
     search_dir = Path(out if out is not None else Path("runs") / f"tune-{model}")
+    if not folder:
+        return config, search_dir, None
     saved = run.read_saved(
         search_dir,
         SearchConfig,
@@ -201,6 +313,7 @@ def tune(
     max_retries: int = 1,
     max_failures: int = 3,
     retrain: bool = True,
+    distributed: bool = False,
     verbose: int = 1,
 ) -> TuneResult:
     """Searches a zoo model's hyperparameters with KerasTuner on its real dataset.
@@ -235,6 +348,13 @@ def tune(
         max_failures: failed trials in a row after which the search stops.
         retrain: retrain the best configuration and test it (`best_model.keras`,
             `metrics.json`).
+        distributed: take part in a distributed search (KerasTuner's chief/worker mode),
+            the part read from `KERASTUNER_TUNER_ID` (`chief` or a worker id),
+            `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`; see `distributed_role`.
+            All processes get the same arguments and `out` (a shared folder). The chief
+            alone applies `resume`/`overwrite`, serves the oracle, and writes the results
+            when the workers are done; a worker runs trials and returns a result with no
+            best trial.
         verbose: 0 silent, 1 a line per trial and the summary, 2 also per-epoch lines of
             the retraining.
 
@@ -245,8 +365,10 @@ def tune(
         ValueError: for bad input (unknown model, dataset, tuner, objective or
             hyperparameter name, a GAN, an existing search folder without `resume` or
             `overwrite`, `resume` with other settings, a damaged search state). Nothing
-            is written then.
-        SearchStopped: when `max_failures` trials in a row failed, or none completed.
+            is written then. Also for the distributed variables: set without
+            `distributed`, or missing or malformed with it.
+        SearchStopped: when `max_failures` trials in a row failed, or none completed (a
+            worker: when no chief answers).
 
     Example:
 
@@ -255,12 +377,8 @@ def tune(
     result.best_hyperparameters, result.metrics["test_accuracy"]
     ```
     """
-    config, search_dir, saved = plan(
-        model,
-        dataset,
-        out=out,
-        resume=resume,
-        overwrite=overwrite,
+    role = distributed_role(distributed)
+    settings = dict(
         tuner=tuner,
         max_trials=max_trials,
         epochs=epochs,
@@ -275,17 +393,39 @@ def tune(
         max_failures=max_failures,
         strategy=strategy,
     )
-    if saved is not None:
-        config = saved
-        if (search_dir / "metrics.json").is_file() or (
-            not retrain and (search_dir / "best_hyperparameters.json").is_file()
-        ):
+    # A worker leaves the folder to the chief, which may be clearing it right now.
+    config, search_dir, saved = plan(
+        model,
+        dataset,
+        out=out,
+        resume=resume,
+        overwrite=overwrite,
+        folder=role != "worker",
+        **settings,
+    )
+    if saved is not None or (role == "worker" and resume):
+        if _is_finished(search_dir, retrain):
             _say(verbose, f"{search_dir} is a finished search; nothing to resume.")
-            return _finished(search_dir, config, retrain)
+            return _finished(search_dir, saved or config, retrain, role or "single")
+        config = saved or config
+    if role == "chief":
+        _check_oracle_port()
 
     import keras
+    import keras_tuner as kt
 
-    from kerazoo.tuning import engine
+    from kerazoo.tuning import engine, report
+
+    if role == "worker":
+        _say(
+            verbose,
+            f"kerazoo: worker {os.environ[TUNER_ID]} waiting for the chief's oracle at "
+            f"{engine.oracle_address()}",
+        )
+        engine.wait_for_chief()
+        # The chief has prepared the folder: its settings are the search's (a worker started
+        # with other ones is refused, as a resume with other settings is).
+        config = plan(model, dataset, out=out, resume=True, **settings)[2]
 
     spec = registry.get_spec(config.model)
     splits, info = loader.load_arrays(
@@ -306,21 +446,10 @@ def tune(
     )
     # The default configuration (with the fixed values) must build before anything is
     # written: a bad fixed value is the user's error, not a failed trial.
-    import keras_tuner as kt
-
     hypermodel.build(kt.HyperParameters())
 
-    notices = []
-    project = search_dir / PROJECT
-    if saved is None:
-        if search_dir.exists():
-            shutil.rmtree(search_dir)
-        search_dir.mkdir(parents=True)
-        engine.atomic_write(search_dir / SEARCH_FILE, json.dumps(config.to_json(), indent=2))
-    else:
-        notices = engine.check_project(project)
-    for notice in notices:
-        print(f"notice: {notice}", file=sys.stderr, flush=True)
+    if role != "worker":
+        _prepare_folder(search_dir, config, saved, os.environ.get(TUNER_ID, "tuner0"))
 
     maximize = "accuracy" in config.objective
     names = spaces.hyperparameter_names(config.model)
@@ -343,21 +472,28 @@ def tune(
         f"kerazoo: {config.tuner} search of {config.model} on {info.name} ({info.n_train:,} "
         f"train / {info.n_val:,} val; {info.source}), up to {config.max_trials} trials of "
         f"{config.epochs} epochs, objective {config.objective}, batch {global_batch}, "
-        f"{run._strategy_words(strategy_)} -> {search_dir}",
+        f"{run._strategy_words(strategy_)} -> {search_dir}" + _role_words(role, engine),
     )
+    fit = dict(
+        validation_data=val_ds,
+        epochs=config.epochs,
+        verbose=0,
+        shuffle=False,  # the pipeline shuffles (seeded, every epoch)
+        callbacks=[keras.callbacks.TerminateOnNaN()],
+    )
+    if role == "worker":
+        with engine.quiet_tracebacks():
+            tuner_.search(train_ds, **fit)
+        return _worker_result(tuner_, search_dir, names, config, verbose)
     try:
         with engine.quiet_tracebacks():
-            tuner_.search(
-                train_ds,
-                validation_data=val_ds,
-                epochs=config.epochs,
-                verbose=0,
-                shuffle=False,  # the pipeline shuffles (seeded, every epoch)
-                callbacks=[keras.callbacks.TerminateOnNaN()],
-            )
+            tuner_.search(train_ds, **fit)
     finally:
         # Even a stopped search leaves its trials readable.
         rows = _write_reports(tuner_, search_dir, names, config.objective, maximize)
+    stop = engine.failure_stop(tuner_)  # a resumed search, or a chief whose workers stopped
+    if stop:
+        raise engine.SearchStopped(stop)
     best_trials = tuner_.oracle.get_best_trials(1)
     if not best_trials:
         raise engine.SearchStopped(
@@ -379,7 +515,7 @@ def tune(
                 "direction": "max" if maximize else "min",
                 "score": float(best.score),
                 "trial_id": best.trial_id,
-                "best_epoch": int(best.best_step) + 1,
+                "best_epoch": report.best_epoch(best),
                 "hyperparameters": best_values,
                 "build": {"model": name, "overrides": run._jsonable(overrides)},
             },
@@ -402,6 +538,7 @@ def tune(
         model=None,
         trials=rows,
         config=config,
+        role=role or "single",
     )
     if not retrain:
         return result
@@ -423,7 +560,7 @@ def tune(
     keras.utils.set_random_seed(config.seed)
     with strategy_.scope():
         net = registry.create_model(name, **hypermodel.data_args, **overrides)
-    retrain_epochs = min(max(int(best.best_step) + 1, 1), config.epochs)
+    retrain_epochs = min(max(report.best_epoch(best) or 1, 1), config.epochs)
     _say(
         verbose, f"kerazoo: retraining trial {best.trial_id} on train+val, {retrain_epochs} epochs"
     )
@@ -463,6 +600,56 @@ def tune(
     return result
 
 
+def _is_finished(search_dir: Path, retrain: bool) -> bool:
+    return (search_dir / "metrics.json").is_file() or (
+        not retrain and (search_dir / "best_hyperparameters.json").is_file()
+    )
+
+
+def _prepare_folder(search_dir: Path, config: SearchConfig, saved, tuner_id: str) -> None:
+    """A new search gets a fresh folder; a resumed one a checked (repaired) project."""
+    from kerazoo.tuning import engine
+
+    if saved is None:
+        if search_dir.exists():
+            shutil.rmtree(search_dir)
+        search_dir.mkdir(parents=True)
+        engine.atomic_write(search_dir / SEARCH_FILE, json.dumps(config.to_json(), indent=2))
+        return
+    for notice in engine.check_project(search_dir / PROJECT, tuner_id):
+        print(f"notice: {notice}", file=sys.stderr, flush=True)
+
+
+def _role_words(role: str | None, engine) -> str:
+    if role == "chief":
+        return f"; chief: serving the oracle at {engine.oracle_address()} to the workers"
+    if role == "worker":
+        return f"; worker {os.environ[TUNER_ID]}"
+    return ""
+
+
+def _worker_result(tuner, search_dir: Path, names, config: SearchConfig, verbose: int):
+    """A worker's part is done: the trials it ran (the chief writes the results)."""
+    from kerazoo.tuning import report
+
+    rows = report.trial_rows(tuner, names, trials=tuner.ran)
+    _say(
+        verbose,
+        f"kerazoo: worker {os.environ[TUNER_ID]} done, {len(rows)} trial(s) run "
+        f"({', '.join(sorted(tuner.ran)) or 'none'}); the chief writes the results to {search_dir}",
+    )
+    return TuneResult(
+        search_dir=search_dir,
+        best_hyperparameters={},
+        best_score=None,
+        metrics=None,
+        model=None,
+        trials=rows,
+        config=config,
+        role="worker",
+    )
+
+
 def _concat(a, b):
     import numpy as np
 
@@ -482,9 +669,11 @@ def _progress(config: SearchConfig, maximize: bool, verbose: int):
 
     def line(trial, tuner) -> None:
         record = engine.trial_record(tuner, trial)
-        done = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
-        scores = [t.score for t in done if t.score is not None]
-        best = (max if maximize else min)(scores) if scores else None
+        # Through the oracle's interface only: a worker's oracle is the chief's, over gRPC.
+        best = [t.score for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED"]
+        best = best[0] if best else None
+        # A worker cannot count the trials started; the ids count them (0, 1, 2, ...).
+        started = int(trial.trial_id) + 1 if tuner._is_worker() else len(tuner.oracle.trials)
         values = ", ".join(
             f"{k}={v}"
             for k, v in trial.hyperparameters.values.items()
@@ -496,7 +685,7 @@ def _progress(config: SearchConfig, maximize: bool, verbose: int):
             outcome = f"{trial.status.lower()}: {engine.trial_error(tuner, trial)}"
         seconds = record.get("seconds")
         print(
-            f"trial {trial.trial_id} ({len(tuner.oracle.trials)}/{config.max_trials}) "
+            f"trial {trial.trial_id} ({started}/{config.max_trials}) "
             f"{outcome}; {record.get('epochs', 0)} epochs, "
             f"{'?' if seconds is None else f'{seconds:.1f}'} s; {values}",
             flush=True,
@@ -521,7 +710,7 @@ def report_summary(rows, names, objective, best_id) -> str:
     return report.summary_table(rows, names, objective, best_id)
 
 
-def _finished(search_dir: Path, config: SearchConfig, retrain: bool) -> TuneResult:
+def _finished(search_dir: Path, config: SearchConfig, retrain: bool, role: str) -> TuneResult:
     import csv
 
     best = json.loads((search_dir / "best_hyperparameters.json").read_text())
@@ -541,6 +730,7 @@ def _finished(search_dir: Path, config: SearchConfig, retrain: bool) -> TuneResu
         model=model,
         trials=rows,
         config=config,
+        role=role,
     )
 
 
@@ -584,6 +774,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-retries", type=int, default=1, help="reruns of an interrupted trial")
     p.add_argument("--max-failures", type=int, default=3, help="failed trials in a row to stop")
     p.add_argument("--no-retrain", action="store_true", help="skip retraining the best")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="take part in a distributed search as KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP "
+        f"and KERASTUNER_ORACLE_PORT say (chief or worker); `{LAUNCH}` starts them all",
+    )
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no per-trial lines")
     p.set_defaults(func=run_cli)
@@ -596,6 +792,9 @@ def run_cli(args: argparse.Namespace) -> int:
     Bad input is one line on stderr and status 2; a search stopped by failures, status 1.
     """
     try:
+        if not args.show_space:
+            # Before TensorFlow loads: a wrong environment is refused at once.
+            distributed_role(args.distributed)
         fix = spaces.parse_values(args.fix, flag="--fix", many=False)
         narrow = spaces.parse_values(args.space, flag="--space", many=True)
         registry.model_info(args.model)
@@ -625,6 +824,7 @@ def run_cli(args: argparse.Namespace) -> int:
             max_retries=args.max_retries,
             max_failures=args.max_failures,
             retrain=not args.no_retrain,
+            distributed=args.distributed,
             verbose=0 if args.quiet else 1,
         )
         return 0
