@@ -12,13 +12,32 @@ from kerazoo.tuning.engine import atomic_write
 TRIAL_COLUMNS = ("trial_id", "status", "score", "seconds", "epochs", "best_epoch", "error")
 
 
-def trial_rows(tuner, names: list[str]) -> list[dict]:
-    """One row per trial, in trial order: the TRIAL_COLUMNS then every hyperparameter."""
+def best_epoch(trial) -> int | None:
+    """The epoch count (from 1) at which a trial scored best, counted from its first epoch.
+
+    KerasTuner's `best_step` indexes the trial's own `fit` history; a Hyperband trial that
+    continues an earlier one fits from `tuner/initial_epoch`, so its epochs before that
+    count too (a continued trial whose best is its 3rd epoch after 3 earlier ones: 6).
+    """
+    if trial.best_step is None:
+        return None
+    earlier = int(trial.hyperparameters.values.get("tuner/initial_epoch", 0) or 0)
+    return earlier + int(trial.best_step) + 1
+
+
+def trial_rows(tuner, names: list[str], trials: dict | None = None) -> list[dict]:
+    """One row per trial, in trial order: the TRIAL_COLUMNS then every hyperparameter.
+
+    The seconds, epochs and errors come from the trial folders (`kerazoo_trial.json`,
+    written by whichever process ran the trial). `trials` (id -> trial) defaults to all of
+    the oracle's; a distributed worker passes the ones it ran.
+    """
     from kerazoo.tuning.engine import trial_error, trial_record
 
+    trials = tuner.oracle.trials if trials is None else trials
     rows = []
-    for trial_id in sorted(tuner.oracle.trials):
-        trial = tuner.oracle.trials[trial_id]
+    for trial_id in sorted(trials):
+        trial = trials[trial_id]
         record = trial_record(tuner, trial)
         score = trial.score if trial.status == "COMPLETED" else None
         values = trial.hyperparameters.values
@@ -28,9 +47,7 @@ def trial_rows(tuner, names: list[str]) -> list[dict]:
             "score": None if score is None or not math.isfinite(score) else float(score),
             "seconds": record.get("seconds"),
             "epochs": record.get("epochs"),
-            "best_epoch": None
-            if score is None or trial.best_step is None
-            else int(trial.best_step) + 1,
+            "best_epoch": None if score is None else best_epoch(trial),
             "error": trial_error(tuner, trial),
         }
         for name in names:
