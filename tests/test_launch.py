@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOW_ENV = """
 import json, os
 names = ("TF_CONFIG", "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT",
-         "PYTHONUNBUFFERED", "EXTRA")
+         "PYTHONUNBUFFERED", "EXTRA", "TF_NUM_INTRAOP_THREADS")
 print("ENV " + json.dumps({n: os.environ.get(n) for n in names}))
 """
 
@@ -130,6 +130,8 @@ def test_train_workers_share_one_cluster_with_distinct_indexes_and_ports(tmp_pat
     for e in envs.values():
         assert e["PYTHONUNBUFFERED"] == "1"
         assert e["KERASTUNER_ORACLE_IP"] is None and e["KERASTUNER_TUNER_ID"] is None
+        # Three TensorFlow processes share the cores instead of each sizing its pools to all.
+        assert e["TF_NUM_INTRAOP_THREADS"] == str(max(1, (os.cpu_count() or 1) // 3))
     assert result.stdout.splitlines()[-1].startswith("kerazoo launch: all 3 workers finished in ")
 
 

@@ -233,10 +233,12 @@ def fit(
         net.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         epoch_start = time.perf_counter()
+        counts = []  # read at the end of the epoch: reading each step would wait for it
         for step, batch in enumerate(dist_train):
             callback_list.on_train_batch_begin(step)
-            local_examples += sum(int(count) for count in train_step(batch))
+            counts.extend(train_step(batch))
             callback_list.on_train_batch_end(step)
+        local_examples += sum(int(count) for count in counts)
         logs = epoch_logs()
         net.reset_metrics()
         for batch in dist_val:

@@ -89,11 +89,21 @@ def _worker_temp_folders() -> set[str]:
 def test_two_workers_train_like_one(tmp_path):
     before = _worker_temp_folders()
     out = tmp_path / "two"
-    procs = _start([*TRAIN, "--epochs", "2", "--out", str(out)])
+    # As a user runs it: `kerazoo launch` starts the two workers with their TF_CONFIG.
+    launch = subprocess.Popen(
+        [*KERAZOO, "launch", "--workers", "2", "--timeout", "400", "--",
+         *TRAIN, "--epochs", "2", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
+    )  # fmt: skip
     one_worker = _start([*TRAIN, "--epochs", "2", "--out", str(tmp_path / "one")], n=1)
-    outputs = _finish([*procs, *one_worker])
-    for proc, output in zip([*procs, *one_worker], outputs, strict=True):
-        assert proc.returncode == 0, output[-3000:]
+    launched, one_output = _finish([launch, *one_worker], timeout=450)
+    assert launch.returncode == 0, launched[-3000:]
+    assert one_worker[0].returncode == 0, one_output[-3000:]
+    outputs = [
+        "\n".join(line for line in launched.splitlines() if line.startswith(f"[worker {i}] "))
+        for i in range(2)
+    ]
+    assert "all 2 workers finished" in launched
     fit = subprocess.run(
         [
             *KERAZOO,
