@@ -256,10 +256,21 @@ def fit(
     return {
         "initial_epoch": initial_epoch,
         "epochs": epochs_done,
-        "steps": int(net.optimizer.iterations.numpy()),
+        "steps": _optimizer_steps(net),
         "local_examples": local_examples,
         "seconds": time.perf_counter() - start,
     }
+
+
+def _optimizer_steps(net) -> int:
+    """The optimizer's step count; a GAN's two optimizers (`d_optimizer`, `g_optimizer`)
+    step once each per batch, so the larger count is the number of steps."""
+    import keras
+
+    optimizers = [net.optimizer, *vars(net).values()]
+    return max(
+        int(o.iterations.numpy()) for o in optimizers if isinstance(o, keras.optimizers.Optimizer)
+    )
 
 
 def worker_line(cluster: dict, stats: dict, n_train: int, global_batch: int) -> str:

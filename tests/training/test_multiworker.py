@@ -249,3 +249,23 @@ def test_read_tf_config_names_the_chief():
     }  # fmt: skip
     env["TF_CONFIG"] = json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}})
     assert multiworker.read_tf_config(env)["chief"]
+
+
+@pytest.mark.parametrize(
+    ("model", "picture"), [("vae", "reconstructions.png"), ("dcgan", "samples.png")]
+)
+def test_custom_train_steps_run_on_two_workers(tmp_path, model, picture):
+    # The VAE and the DCGAN train with their own train_step (the DCGAN with two optimizers).
+    out = tmp_path / model
+    proc = subprocess.run(
+        [*KERAZOO, "launch", "--workers", "2", "--timeout", "300", "--", "train", model,
+         "--max-examples", "300", "--epochs", "2", "--out", str(out)],
+        capture_output=True, text=True, env=ENV, timeout=360,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    reports = FINGERPRINT.findall(proc.stdout)
+    assert len(reports) == 2 and reports[0][6] == reports[1][6]  # identical weights
+    metrics = json.loads((out / "metrics.json").read_text())
+    steps = 2 * math.ceil(metrics["n_train"] / 32)
+    assert metrics["steps"] == steps and all(int(r[5]) == steps for r in reports)
+    assert (out / picture).is_file() and (out / "model.keras").is_file()
