@@ -37,8 +37,20 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the run folder keeps the last good backup."""
 
 
+class SavedConfig:
+    """`from_json` for the settings dataclasses saved in run and search folders.
+
+    Keys the dataclass does not know (from another kerazoo version) are dropped.
+    """
+
+    @classmethod
+    def from_json(cls, data: dict):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclasses.dataclass
-class RunConfig:
+class RunConfig(SavedConfig):
     """Everything needed to repeat a run; written to `config.json`.
 
     `batch_size` is the global batch (split across replicas); None picks 128 for training
@@ -65,11 +77,6 @@ class RunConfig:
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> RunConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclasses.dataclass

@@ -56,7 +56,7 @@ LAUNCH = "kerazoo launch --workers N -- tune NAME ..."
 
 
 @dataclasses.dataclass
-class SearchConfig:
+class SearchConfig(run.SavedConfig):
     """A search's settings; written to `search.json` and compared on resume."""
 
     model: str
@@ -77,11 +77,6 @@ class SearchConfig:
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))
-
-    @classmethod
-    def from_json(cls, data: dict) -> SearchConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclasses.dataclass

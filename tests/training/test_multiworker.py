@@ -10,7 +10,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from kerazoo import launch
 from kerazoo.training import multiworker
 
 KERAZOO = [sys.executable, "-m", "kerazoo"]
@@ -36,28 +36,17 @@ FINGERPRINT = re.compile(r"(worker \d) of 2 trained epochs (\d+)-(\d+): ([\d,]+)
                          r"weights fingerprint ([0-9a-f]{16})")  # fmt: skip
 
 
-def _ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _start(args: list[str], n: int = 2) -> list[subprocess.Popen]:
-    hosts = [f"localhost:{p}" for p in _ports(n)]
+    hosts = [f"localhost:{p}" for p in launch.free_ports(n)]
     procs = []
     for index in range(n):
-        tf_config = {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}}
         procs.append(
             subprocess.Popen(
                 [*KERAZOO, *args, "--strategy", "multiworker"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=ENV | {"TF_CONFIG": json.dumps(tf_config)},
+                env=ENV | {"TF_CONFIG": launch.tf_config(hosts, index)},
                 start_new_session=True,
             )
         )
@@ -90,14 +79,14 @@ def test_two_workers_train_like_one(tmp_path):
     before = _worker_temp_folders()
     out = tmp_path / "two"
     # As a user runs it: `kerazoo launch` starts the two workers with their TF_CONFIG.
-    launch = subprocess.Popen(
+    job = subprocess.Popen(
         [*KERAZOO, "launch", "--workers", "2", "--timeout", "400", "--",
          *TRAIN, "--epochs", "2", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )  # fmt: skip
     one_worker = _start([*TRAIN, "--epochs", "2", "--out", str(tmp_path / "one")], n=1)
-    launched, one_output = _finish([launch, *one_worker], timeout=450)
-    assert launch.returncode == 0, launched[-3000:]
+    launched, one_output = _finish([job, *one_worker], timeout=450)
+    assert job.returncode == 0, launched[-3000:]
     assert one_worker[0].returncode == 0, one_output[-3000:]
     outputs = [
         "\n".join(line for line in launched.splitlines() if line.startswith(f"[worker {i}] "))

@@ -5,7 +5,6 @@ sets; real digits (the MNIST sample, 300 per split) and a one-layer MLP. No GPU.
 """
 
 import contextlib
-import csv
 import json
 import os
 import re
@@ -15,6 +14,7 @@ import sys
 import time
 
 import pytest
+from searchfiles import read_json, trial_rows
 
 from kerazoo.tuning import search
 from kerazoo.tuning.report import TRIAL_COLUMNS
@@ -88,18 +88,6 @@ def _run_all(out, tmp_path, *extra, tag="", kill_when=None):
     return results
 
 
-def _read_json(path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _rows(out):
-    with open(out / "trials.csv") as f:
-        return list(csv.DictReader(f))
-
-
 @pytest.mark.slow
 def test_a_chief_and_two_workers_run_every_trial_once(tmp_path):
     out = tmp_path / "search"
@@ -113,7 +101,7 @@ def test_a_chief_and_two_workers_run_every_trial_once(tmp_path):
     for name in ("search.json", "trials.csv", "search.png", "best_hyperparameters.json",
                  "best_model.keras", "metrics.json"):  # fmt: skip
         assert (out / name).is_file(), name
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2", "3"]
     assert {r["status"] for r in rows} == {"COMPLETED"}
     assert all(float(r["seconds"]) > 0 and r["epochs"] == "1" for r in rows)  # workers' records
@@ -164,7 +152,7 @@ def test_a_distributed_search_killed_during_trials_resumes_each_trial_once(tmp_p
     trial = out / "keras_tuner" / "trial_1"
 
     def trial_1_running():
-        running = _read_json(trial / "trial.json").get("status") == "RUNNING"
+        running = read_json(trial / "trial.json").get("status") == "RUNNING"
         if running and not (trial / "kerazoo_trial.json").exists():
             time.sleep(0.3)  # inside the trial's fit
             return True
@@ -173,14 +161,14 @@ def test_a_distributed_search_killed_during_trials_resumes_each_trial_once(tmp_p
     killed = _run_all(out, tmp_path, *longer, tag="-killed", kill_when=trial_1_running)
     assert {k: v[0] for k, v in killed.items()} == {"chief": -9, "tuner0": -9, "tuner1": -9}
     assert not (trial / "kerazoo_trial.json").exists(), "trial 1 ended before the kill"
-    oracle = _read_json(out / "keras_tuner" / "oracle.json")
+    oracle = read_json(out / "keras_tuner" / "oracle.json")
     interrupted = sorted(oracle["ongoing_trials"].values())
     assert "1" in interrupted and not (out / "trials.csv").exists()
 
     again = _run_all(out, tmp_path, *longer, "--resume", tag="-resumed")
     for tuner_id, (status, stdout, stderr) in again.items():
         assert status == 0, f"{tuner_id} exited {status}:\n{stdout[-2000:]}\n{stderr[-3000:]}"
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2", "3"]
     assert {r["status"] for r in rows} == {"COMPLETED"}
     oracle = json.loads((out / "keras_tuner" / "oracle.json").read_text())

@@ -3,7 +3,6 @@
 Real processes and real kills, through the `tune` command's own parser and `run_cli`.
 """
 
-import csv
 import json
 import os
 import signal
@@ -12,6 +11,7 @@ import sys
 import time
 
 import pytest
+from searchfiles import read_json, trial_rows
 
 WRAPPER = (
     "import argparse, sys; from kerazoo.tuning.search import add_parser, run_cli; "
@@ -46,7 +46,7 @@ def _kill_during_trial(out, trial_id: str, *extra):
         deadline = time.monotonic() + 240
         trial = project / f"trial_{trial_id}"
         while time.monotonic() < deadline and proc.poll() is None:
-            state = _read_json(trial / "trial.json")
+            state = read_json(trial / "trial.json")
             if state.get("status") == "RUNNING" and not (trial / "kerazoo_trial.json").exists():
                 time.sleep(0.3)  # well inside the trial's fit
                 break
@@ -59,18 +59,6 @@ def _kill_during_trial(out, trial_id: str, *extra):
     assert not (trial / "kerazoo_trial.json").exists(), "the trial ended before the kill"
 
 
-def _read_json(path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _rows(out):
-    with open(out / "trials.csv") as f:
-        return list(csv.DictReader(f))
-
-
 @pytest.mark.slow
 def test_a_killed_search_resumes_to_exactly_the_requested_trials(tmp_path):
     out = tmp_path / "search"
@@ -79,7 +67,7 @@ def test_a_killed_search_resumes_to_exactly_the_requested_trials(tmp_path):
 
     again = _tune(*_args(out, "--resume"))
     assert again.returncode == 0, again.stderr[-3000:]
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert [r["trial_id"] for r in rows] == ["0", "1", "2"]
     assert [r["status"] for r in rows] == ["COMPLETED"] * 3
     values = {(r["activation"], r["dropout"]) for r in rows}
@@ -99,7 +87,7 @@ def test_retries_of_a_killed_trial_are_bounded_and_it_is_recorded_as_failed(tmp_
     _kill_during_trial(out, "1", "--max-retries", "0")
     again = _tune(*_args(out, "--resume", "--max-retries", "0"))
     assert again.returncode == 0, again.stderr[-3000:]
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert [r["status"] for r in rows] == ["COMPLETED", "FAILED", "COMPLETED"]
     assert rows[1]["error"].startswith("interrupted: the process ended during this trial")
     assert "trial 1 (" not in again.stdout  # not run again

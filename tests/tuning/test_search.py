@@ -3,11 +3,11 @@
 Real digits (the MNIST sample, a few hundred per split) and a one-layer MLP of 16 units.
 """
 
-import csv
 import json
 import re
 
 import pytest
+from searchfiles import trial_rows
 
 from kerazoo import registry
 from kerazoo.saving import load_model
@@ -16,11 +16,6 @@ from kerazoo.tuning.engine import SearchStopped
 
 SMALL = {"layers": 1, "units_1": 16}
 QUICK = dict(dataset="mnist_sample", epochs=1, max_examples=200, verbose=0)
-
-
-def _rows(folder):
-    with open(folder / "trials.csv") as f:
-        return list(csv.DictReader(f))
 
 
 def test_a_search_writes_its_outputs_and_keeps_its_folder(tmp_path, capsys):
@@ -37,7 +32,7 @@ def test_a_search_writes_its_outputs_and_keeps_its_folder(tmp_path, capsys):
                  "best_model.keras", "metrics.json"):  # fmt: skip
         assert (out / name).is_file(), name
     assert not list(out.glob(".*tmp*"))
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert [r["trial_id"] for r in rows] == ["0", "1", "2"]
     assert {r["status"] for r in rows} == {"COMPLETED"}
     assert {"score", "seconds", "epochs", "units_1", "dropout", "learning_rate"} <= set(rows[0])
@@ -98,7 +93,7 @@ def test_nan_trials_are_recorded_as_failed_and_the_search_goes_on(tmp_path):
         "mnist_mlp", out=out, max_trials=4, fix=fix, space={"learning_rate": [0.01, 1e12]},
         max_failures=4, retrain=False, **QUICK,
     )  # fmt: skip
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert len(rows) == 4
     failed = [r for r in rows if r["status"] == "FAILED"]
     assert failed and all(float(r["learning_rate"]) == 1e12 for r in failed)
@@ -114,7 +109,7 @@ def test_the_search_stops_after_max_failures_in_a_row(tmp_path):
             "mnist_mlp", out=out, max_trials=5, fix=SMALL | {"optimizer": "sgd", "learning_rate": 1e12},
             max_failures=2, **QUICK,
         )  # fmt: skip
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert [r["status"] for r in rows] == ["FAILED", "FAILED"]
     assert (out / "search.png").is_file() and not (out / "metrics.json").exists()
     # The bound is not part of what is searched: a resumed search may raise it.
@@ -123,14 +118,14 @@ def test_the_search_stops_after_max_failures_in_a_row(tmp_path):
             "mnist_mlp", out=out, max_trials=5, fix=SMALL | {"optimizer": "sgd", "learning_rate": 1e12},
             max_failures=3, resume=True, **QUICK,
         )  # fmt: skip
-    assert [r["trial_id"] for r in _rows(out)] == ["0", "1", "2"]
+    assert [r["trial_id"] for r in trial_rows(out)] == ["0", "1", "2"]
 
 
 def test_a_corrupted_state_is_restored_from_its_backup_or_refused(tmp_path, capsys):
     out = tmp_path / "damaged"
     args = dict(max_trials=2, fix=SMALL, retrain=False, **QUICK)
     search.tune("mnist_mlp", out=out, **args)
-    first = _rows(out)
+    first = trial_rows(out)
     # As if killed after the trials, before the summary: a truncated oracle.json.
     (out / "best_hyperparameters.json").unlink()
     oracle = out / "keras_tuner" / "oracle.json"
@@ -138,7 +133,7 @@ def test_a_corrupted_state_is_restored_from_its_backup_or_refused(tmp_path, caps
     capsys.readouterr()
     result = search.tune("mnist_mlp", out=out, resume=True, **args)
     assert "was corrupted" in capsys.readouterr().err
-    assert _rows(out) == first  # both trials kept, none run again
+    assert trial_rows(out) == first  # both trials kept, none run again
     assert (
         result.best_hyperparameters
         == json.loads((out / "best_hyperparameters.json").read_text())["hyperparameters"]

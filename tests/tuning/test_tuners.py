@@ -1,14 +1,10 @@
 """Each KerasTuner tuner over a different family, on real data, tiny configurations."""
 
-import csv
 import json
 
+from searchfiles import trial_rows
+
 from kerazoo.tuning import search
-
-
-def _rows(folder):
-    with open(folder / "trials.csv") as f:
-        return list(csv.DictReader(f))
 
 
 def test_hyperband_on_a_convnet(tmp_path):
@@ -18,7 +14,7 @@ def test_hyperband_on_a_convnet(tmp_path):
         "mnist_cnn", "mnist_sample", tuner="hyperband", max_trials=4, epochs=3, fix=fix,
         max_examples=200, out=out, verbose=0,
     )  # fmt: skip
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert 1 <= len(rows) <= 4 and "tuner/epochs" in rows[0]
     assert result.metrics["tuner"] == "hyperband"
     # A trial that continues an earlier one counts the earlier epochs in its best epoch, and
@@ -40,7 +36,7 @@ def test_bayesian_on_a_recurrent_text_classifier_choosing_the_cell(tmp_path):
         space={"cell": ["lstm", "gru"], "learning_rate": [1e-3, 1e-2]}, max_examples=300,
         out=out, verbose=0,
     )  # fmt: skip
-    assert [r["status"] for r in _rows(out)] == ["COMPLETED"] * 3
+    assert [r["status"] for r in trial_rows(out)] == ["COMPLETED"] * 3
     cell = result.best_hyperparameters["cell"]
     assert result.metrics["built_as"] == f"{cell}_classifier"
     assert result.metrics["dataset"] == "fortunes_lang"
@@ -54,7 +50,7 @@ def test_grid_on_an_autoencoder_ranks_by_validation_loss(tmp_path):
         space={"latent_dim": [2, 8], "optimizer": ["adam"], "learning_rate": [1e-3]},
         max_examples=200, out=out, verbose=0,
     )  # fmt: skip
-    rows = _rows(out)
+    rows = trial_rows(out)
     assert sorted(r["latent_dim"] for r in rows) == ["2", "8"]  # the grid, in full
     best = json.loads((out / "best_hyperparameters.json").read_text())
     assert best["objective"] == "val_loss" and best["direction"] == "min"
