@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import keras
 
+from kerazoo.tasks import get_task
+
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 
 # BatchNorm's moving-statistics momentum as in Torch (0.1 there, 0.9 in Keras terms). With
@@ -220,27 +222,22 @@ def compile_for_task(
     loss=None,
     metrics=None,
 ):
-    """Compiles `model` with the family's defaults for `task` unless compile=False.
+    """Compiles `model` with the defaults of its task unless compile=False.
 
+    The loss and metrics default to the task object's (`kerazoo.tasks.get_task(task)`);
+    `task="binary"` is a classifier with one sigmoid unit (binary crossentropy, accuracy).
     The optimizer is validated even when compile=False so bad input fails the same way.
     """
     opt = get_optimizer(optimizer, learning_rate)
     if not compile:
         return model
-    if loss is None:
-        loss = {
-            "classification": "sparse_categorical_crossentropy",
-            "binary": "binary_crossentropy",
-            "regression": "mse",
-            "reconstruction": "mse",
-        }[task]
-    if metrics is None:
-        metrics = {
-            "classification": ["accuracy"],
-            "binary": ["accuracy"],
-            "regression": ["mae"],
-            "reconstruction": ["mae"],
-        }[task]
+    if task == "binary":
+        default_loss, default_metrics = "binary_crossentropy", ("accuracy",)
+    else:
+        defaults = get_task(task)
+        default_loss, default_metrics = defaults.loss, defaults.metrics
+    loss = default_loss if loss is None else loss
+    metrics = list(default_metrics) if metrics is None else metrics
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
     return model
 

@@ -194,8 +194,12 @@ class DCGAN(keras.Model):
                 "its own network's moments). Received: the same object for both"
             )
         loss_fn = _check_loss_fn(loss_fn)
-        super().compile(**kwargs)
+        super().compile(optimizer=g_optimizer, **kwargs)
         self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
+        # `model.optimizer` is what TensorBoard, learning-rate logs and step counters read:
+        # report the generator's (Keras's default would be an unused RMSprop at 0.001), and
+        # unwrapped (a mixed policy wraps it for loss scaling, which train_step never does).
+        self.optimizer = g_optimizer
         # Build the optimizers' slots now, under the caller's strategy scope: created later,
         # inside the first distributed train step, they break tf.distribute (Keras's own
         # fit builds its one optimizer up front too).
@@ -340,6 +344,8 @@ def _check_image_shape(image_shape) -> tuple:
     "Deep Convolutional Generative Adversarial Networks'",
     datasets=("mnist", "fashion_mnist", "mnist_sample"),
     tiny={"latent_dim": 16, "generator_filters": (16, 8), "discriminator_filters": (8, 16)},
+    inputs=("image_shape",),
+    metrics=("d_loss", "g_loss"),
 )
 def dcgan(
     *,
