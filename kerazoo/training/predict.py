@@ -1,6 +1,7 @@
 """`predict(model, files)`: labels and probabilities for new images or lines of text.
 
-Image classifiers read PNG/JPEG files: converted to the model's channels, resized to its
+Only classifiers predict (their task object, `kerazoo.tasks`, gives the labels); any other
+model is refused with one line saying what it takes. Image classifiers read PNG/JPEG files: converted to the model's channels, resized to its
 input size and scaled to [0, 1]. MNIST-style digits are light on a dark background; a
 picture whose border is lighter than its centre (a dark digit on white paper) is inverted
 first. Text classifiers read text files and classify each non-empty line, with the
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerazoo.training.evaluate import open_run
+from kerazoo.training.evaluate import model_task, open_run, run_model_name
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -31,13 +32,13 @@ class Prediction:
     text: str | None = None
 
 
-def _read_image(path: Path, shape: tuple) -> np.ndarray:
+def _read_image(path: Path, shape: tuple, model_name: str) -> np.ndarray:
     import keras
 
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(
-            f"Image classifiers read PNG or JPEG files ({', '.join(IMAGE_SUFFIXES)}). "
-            f"Received: {path}"
+            f"{model_name} classifies images; it takes PNG or JPEG files "
+            f"({', '.join(IMAGE_SUFFIXES)}). Received: {path}"
         )
     height, width, channels = shape
     try:
@@ -56,21 +57,22 @@ def _read_image(path: Path, shape: tuple) -> np.ndarray:
     return x
 
 
-def _read_lines(path: Path) -> list[str]:
+def _read_lines(path: Path, model_name: str) -> list[tuple[int, str]]:
+    """`(line number, text)` of the non-empty lines of a text file."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as err:
         raise ValueError(f"Cannot read the text file {path} ({err}). Received: {path}") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _probabilities(model, x) -> tuple[np.ndarray, np.ndarray]:
-    probs = np.asarray(model.predict(x, verbose=0))
-    if probs.shape[-1] == 1:
-        p1 = probs[:, 0]
-        labels = (p1 >= 0.5).astype(int)
-        return labels, np.where(labels == 1, p1, 1.0 - p1)
-    return probs.argmax(axis=-1), probs.max(axis=-1)
+    # Every PNG and JPEG holds NUL bytes, text never does: refuse pictures and other binary
+    # files instead of classifying their bytes "line by line".
+    if path.suffix.lower() in IMAGE_SUFFIXES or b"\0" in data:
+        what = "an image" if path.suffix.lower() in IMAGE_SUFFIXES else "a binary file"
+        raise ValueError(
+            f"{model_name} classifies text; it takes text files (one text per line), not "
+            f"{what}. Received: {path}"
+        )
+    text = data.decode("utf-8", errors="replace")
+    return [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def predict(path: str | Path, files) -> list[Prediction]:
@@ -85,9 +87,9 @@ def predict(path: str | Path, files) -> list[Prediction]:
         A list of `Prediction(source, label, probability, text)`, one per image or line.
 
     Raises:
-        ValueError: for a missing/damaged model, a model that is not a classifier, a file
-            that cannot be read or has the wrong type, or a text model without its
-            vocabulary.
+        ValueError: for a missing/damaged model, a model that is not a classifier (saying
+            what it takes), a file that cannot be read or is not what the model takes, or
+            a text model without its vocabulary.
 
     Example:
 
@@ -107,16 +109,16 @@ def predict(path: str | Path, files) -> list[Prediction]:
     info = {}
     if (run_dir / "dataset.json").is_file():
         info = json.loads((run_dir / "dataset.json").read_text())
-    if info.get("task", "classification") != "classification":
-        raise ValueError(
-            "predict classifies inputs; this model is a "
-            f"{info.get('task')} model (use kerazoo evaluate). Received: {model_file}"
-        )
 
     from kerazoo.saving import load_model
 
     model = load_model(model_file, compile=False)
-    names = info.get("class_names")
+    name = run_model_name(model_file, config)
+    label = name or model.name
+    # The model's task decides, not the dataset's: a VAE trained on digits has digit
+    # labels in its dataset.json, yet gives back images.
+    task = model_task(model, name, info)
+    task.check_predicts(label, received=f"path={str(path)!r}")
     input_shape = tuple(model.input_shape[1:])
     text_model = info.get("input_dtype") == "int32" or len(input_shape) == 1
     if text_model:
@@ -134,7 +136,7 @@ def predict(path: str | Path, files) -> list[Prediction]:
         )
         sources, texts = [], []
         for f in files:
-            for i, line in enumerate(_read_lines(f), start=1):
+            for i, line in _read_lines(f, label):
                 sources.append(f"{f}:{i}")
                 texts.append(line)
         if not texts:
@@ -143,18 +145,13 @@ def predict(path: str | Path, files) -> list[Prediction]:
     else:
         if len(input_shape) != 3:
             raise ValueError(
-                "predict reads images or text; this model takes inputs of shape "
+                f"predict reads images or text; {label} takes inputs of shape "
                 f"{input_shape}. Received: {model_file}"
             )
         sources, texts = [str(f) for f in files], [None] * len(files)
-        x = np.stack([_read_image(f, input_shape) for f in files])
-    labels, probabilities = _probabilities(model, x)
+        x = np.stack([_read_image(f, input_shape, label) for f in files])
+    rows = task.predictions(model, x, info, received=f"path={str(path)!r}")
     return [
-        Prediction(
-            source=s,
-            label=names[k] if names and k < len(names) else str(int(k)),
-            probability=float(p),
-            text=t,
-        )
-        for s, k, p, t in zip(sources, labels, probabilities, texts, strict=True)
+        Prediction(source=s, label=k, probability=p, text=t)
+        for s, (k, p), t in zip(sources, rows, texts, strict=True)
     ]

@@ -42,7 +42,7 @@ def no_full_mnist(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_lists_known_names():
-    with pytest.raises(ValueError, match=re.escape("Received: name='foo'")) as err:
+    with pytest.raises(ValueError, match=re.escape("Received: dataset='foo'")) as err:
         load("foo")
     for name in DATASETS:
         assert name in str(err.value)
