@@ -1,0 +1,134 @@
+"""The course: every deep-learning-basics idea as one lesson that measures something and
+draws it, on real data, through the zoo's models and its one training path.
+
+```python
+import kerazoo.lessons
+
+kerazoo.lessons.list_lessons()                       # ['activations', 'forward_backprop', ...]
+results = kerazoo.lessons.run("activations", quick=True)
+results["numbers"]["test_accuracy_relu"]             # measured, also in results.json
+```
+
+From a shell: `python -m kerazoo.lessons activations --quick` (or `--list`). Each lesson
+writes `results.json` (the numbers it measured, with what each means) and its pictures
+into `out` (default `runs/lessons/NAME`). Each lesson module is also a percent-format
+notebook (`# %%` cells): open it in Jupyter (jupytext), VS Code or Spyder and run the
+cells top to bottom.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import os
+import sys
+from pathlib import Path
+
+# The lessons, in the order of the seed courses (neuron -> ... -> mini projects).
+# name -> title; the module is kerazoo.lessons.<name>. Listing them imports no Keras.
+LESSONS: dict[str, str] = {
+    "activations": "Activation functions: why a network needs non-linearity",
+    "forward_backprop": "Forward pass and backpropagation by hand, checked against Keras",
+    "losses": "Loss functions: MSE, MAE, Huber and cross-entropy, and what an outlier does",
+    "optimizers": "Optimizers: SGD, momentum, RMSprop, Adam and AdamW",
+    "learning_rate": "The learning rate: too small, good, too large; range test; schedules",
+    "initializers": "Weight initialization: zeros, uniform, Glorot and He in a deep net",
+}
+
+DEFAULT_ROOT = Path("runs") / "lessons"
+
+
+def list_lessons() -> list[str]:
+    """The lesson names, in course order."""
+    return list(LESSONS)
+
+
+def _unknown(name) -> str:
+    close = difflib.get_close_matches(str(name), LESSONS, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"Unknown lesson.{hint} Known lessons: {', '.join(LESSONS)}. Received: name={name!r}"
+
+
+def get_lesson(name: str):
+    """The module of lesson `name` (it defines `run(lesson)`).
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if not isinstance(name, str) or name not in LESSONS:
+        raise ValueError(_unknown(name))
+    return importlib.import_module(f"kerazoo.lessons.{name}")
+
+
+def run(name: str, *, quick: bool = False, out: str | os.PathLike | None = None) -> dict:
+    """Runs lesson `name`: trains, measures and draws; writes results.json and pictures.
+
+    Args:
+        name: a lesson from `list_lessons()`.
+        quick: the short configuration (well under a minute on 2 CPU cores) instead of the
+            full one the docs show.
+        out: output folder; default `runs/lessons/NAME`.
+
+    Returns:
+        The content of `out/results.json`: `numbers` (measured values), `about` (what each
+        means), `tables`, `pictures` (file and caption), `data` (sources), `seconds`.
+
+    Raises:
+        ValueError: for an unknown lesson name or a bad `out`.
+
+    Example:
+
+    ```python
+    results = kerazoo.lessons.run("forward_backprop", quick=True, out="/tmp/fb")
+    results["numbers"]["max_abs_gradient_difference"]    # ~1e-8
+    ```
+    """
+    module = get_lesson(name)
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick must be True or False. Received: quick={quick!r}")
+    if out is not None and not isinstance(out, str | os.PathLike):
+        raise ValueError(f"out must be a folder path. Received: out={out!r}")
+    folder = Path(out) if out is not None else DEFAULT_ROOT / name
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out must be a folder, not a file. Received: out={str(out)!r}")
+
+    from kerazoo.lessons._lesson import Lesson
+
+    lesson = Lesson(name, LESSONS[name], quick=quick, out=folder)
+    try:
+        module.run(lesson)
+    except BaseException:
+        lesson.abort()
+        raise
+    return lesson.finish()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kerazoo.lessons NAME [--quick] [--out DIR]` or `--list`; returns the exit
+    status (2 for bad input, with one line on stderr)."""
+    parser = argparse.ArgumentParser(
+        prog="kerazoo lesson", description="Run one lesson of the deep-learning-basics course."
+    )
+    parser.add_argument("name", nargs="?", help="lesson name (see --list)")
+    parser.add_argument("--quick", action="store_true", help="short configuration (< 1 min)")
+    parser.add_argument("--out", help="output folder (default runs/lessons/NAME)")
+    parser.add_argument("--list", action="store_true", help="list the lessons and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, title in LESSONS.items():
+            print(f"{name:18s} {title}")
+        return 0
+    if args.name is None:
+        parser.print_usage(sys.stderr)
+        print("kerazoo lesson: error: give a lesson name or --list", file=sys.stderr)
+        return 2
+    if args.name not in LESSONS:
+        print(f"kerazoo lesson: error: {_unknown(args.name)}", file=sys.stderr)
+        return 2
+    results = run(args.name, quick=args.quick, out=args.out)
+    folder = Path(args.out) if args.out else DEFAULT_ROOT / args.name
+    print(f"{args.name}: {results['title']} ({results['seconds']:.0f} s) -> {folder}")
+    for key, value in results["numbers"].items():
+        print(f"  {key} = {value}    # {results['about'][key]}")
+    return 0

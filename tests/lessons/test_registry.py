@@ -1,0 +1,55 @@
+"""The lesson registry, `run` and the `main(argv)` entry point (no training here)."""
+
+import pytest
+
+import kerazoo.lessons
+from kerazoo.lessons import LESSONS, main
+
+
+def test_lessons_in_course_order_and_importable():
+    names = kerazoo.lessons.list_lessons()
+    assert names[:2] == ["activations", "forward_backprop"]
+    assert "initializers" in names
+    assert names == list(LESSONS)
+    for name in names:
+        assert callable(kerazoo.lessons.get_lesson(name).run)
+
+
+@pytest.mark.parametrize("bad", ["x", "activation", "", None, 3])
+def test_unknown_lesson_is_a_value_error(bad):
+    with pytest.raises(ValueError, match=r"Unknown lesson.*Received: name="):
+        kerazoo.lessons.run(bad)
+
+
+def test_unknown_lesson_suggests_close_names():
+    with pytest.raises(
+        ValueError, match=r"Did you mean activations\?.*Received: name='activation'$"
+    ):
+        kerazoo.lessons.get_lesson("activation")
+
+
+def test_bad_quick_and_out(tmp_path):
+    with pytest.raises(ValueError, match=r"Received: quick='yes'$"):
+        kerazoo.lessons.run("losses", quick="yes")
+    file = tmp_path / "file"
+    file.write_text("")
+    with pytest.raises(ValueError, match=r"Received: out="):
+        kerazoo.lessons.run("losses", out=file)
+    with pytest.raises(ValueError, match=r"Received: out=3$"):
+        kerazoo.lessons.run("losses", out=3)
+
+
+def test_main_list_and_errors(capsys):
+    assert main(["--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == list(LESSONS)
+    assert main(["nope"]) == 2
+    assert capsys.readouterr().err.strip().endswith("Received: name='nope'")
+    assert main([]) == 2
+
+
+def test_main_runs_a_lesson(tmp_path, capsys):
+    assert main(["losses", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "slope_shift_mse" in out
+    assert (tmp_path / "results.json").is_file()
