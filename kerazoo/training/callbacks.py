@@ -303,7 +303,7 @@ def step_schedule(epochs: int) -> Callable[[int, float], float]:
 
 
 def default_callbacks(
-    run_dir: str | os.PathLike,
+    run_dir: str | os.PathLike | None,
     *,
     monitor: str = "val_loss",
     early_stopping: bool = True,
@@ -351,7 +351,8 @@ def default_callbacks(
     epoch again.
 
     Args:
-        run_dir: the run folder; created if missing.
+        run_dir: the run folder; created if missing. None when nothing is written (no
+            backup, checkpoint, CSV or TensorBoard: a tuning trial).
         monitor: the quantity watched by early stopping, the checkpoint and `"plateau"`.
             With `"val_..."` `fit` needs validation data.
         early_stopping: add `EarlyStopping`.
@@ -412,12 +413,19 @@ def default_callbacks(
                 f"Received: extra item of type {type(callback).__name__}"
             )
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    writes = backup or checkpoint or csv or tensorboard
+    if writes and run_dir is None:
+        raise ValueError(
+            "default_callbacks needs a run_dir for the backup, checkpoint, history.csv and "
+            "logs; pass one, or switch those off. Received: run_dir=None"
+        )
+    run_dir = Path(run_dir) if run_dir is not None else None
+    if writes:
+        run_dir.mkdir(parents=True, exist_ok=True)
 
     keeper = KeepingBackupAndRestore(run_dir / "backup") if backup else None
     # A run folder with history is a resumed run: go on with its best value and patience.
-    resumed = history_best(run_dir / "history.csv", monitor) if backup else None
+    resumed = history_best(run_dir / "history.csv", monitor) if backup and csv else None
     # Keras guesses the direction only for names it knows (e.g. not a GAN's val_g_loss).
     mode = "max" if _monitor_prefers_max(monitor) else "min"
     callbacks: list[keras.callbacks.Callback] = []

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-STRATEGIES = ("auto", "default", "mirrored", "onedevice")  # one machine (training and search)
-# Training also spreads over several machines; a search does that with KerasTuner's own
-# chief/worker mode instead (`kerazoo tune --distributed`).
-TRAIN_STRATEGIES = (*STRATEGIES, "multiworker")
+# The strategy names are settings (one table: kerazoo.config).
+from kerazoo.config import STRATEGIES, TRAIN_STRATEGIES  # noqa: E402,F401
 
 
 def _tf():

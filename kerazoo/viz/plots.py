@@ -155,7 +155,12 @@ def _read_history(history) -> dict[str, np.ndarray]:
             rows = list(csv.DictReader(f))
         if not rows:
             raise ValueError(f"history CSV has no epochs. Received: history={str(history)!r}")
-        history = {key: [row[key] for row in rows] for key in rows[0] if key != "epoch"}
+        # Keras's CSVLogger adds val_* columns of "NA" to a fit without validation data.
+        history = {
+            key: [row[key] for row in rows]
+            for key in rows[0]
+            if key != "epoch" and any(row[key] != "NA" for row in rows)
+        }
     if not isinstance(history, Mapping):
         raise ValueError(
             "history must be a dict of per-epoch lists (History.history), a "

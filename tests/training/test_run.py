@@ -37,8 +37,7 @@ FAMILY_RUNS = {
 def _small(name: str) -> dict:
     """The model's tiny settings, minus what the dataset decides."""
     spec = registry.get_spec(name)
-    decided = set(run._model_arguments(spec, None))
-    return {k: v for k, v in spec.tiny.items() if k not in decided}
+    return {k: v for k, v in spec.tiny.items() if k not in spec.inputs}
 
 
 def _rows(path):
@@ -191,3 +190,38 @@ def test_text_runs_save_the_vocabulary_the_model_reads(tmp_path):
     info = json.loads((tmp_path / "dataset.json").read_text())
     assert info["class_names"] == ["en", "de", "es", "it"] and info["sequence_length"] == 16
     assert np.isfinite(result.metrics["test_loss"])
+
+
+def test_resume_without_the_dataset_continues_on_the_saved_one(tmp_path):
+    # The README's `kerazoo train mnist_cnn --out runs/fashion --resume`: the run was made
+    # on fashion_mnist, not on mnist_cnn's default dataset.
+    saved = run.RunConfig(model="mnist_cnn", dataset="fashion_mnist", epochs=2)
+    (tmp_path / "config.json").write_text(json.dumps(saved.to_json()))
+    config, _, got = run.plan("mnist_cnn", out=tmp_path, resume=True)
+    assert config.dataset == got.dataset == "fashion_mnist" and config.epochs == 2
+    with pytest.raises(ValueError, match="saved with dataset='fashion_mnist'"):
+        run.plan("mnist_cnn", "mnist", out=tmp_path, resume=True)
+
+
+def test_a_schedule_the_gan_cannot_follow_is_refused_not_ignored(tmp_path):
+    with pytest.raises(ValueError, match="steps its own optimizers.*Received: lr_schedule"):
+        kerazoo.train("dcgan", lr_schedule="cosine", out=tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()
+
+
+def test_refit_trains_on_train_and_validation_and_keeps_the_last_epoch(tmp_path):
+    result = kerazoo.train(
+        "binary_mlp",
+        epochs=2,
+        max_examples=200,
+        refit=True,
+        out=tmp_path,
+        verbose=0,
+        plots=False,
+    )
+    # Every training and validation example is trained on; no epoch is chosen by a
+    # validation score the model has seen.
+    assert result.metrics["n_train"] == result.info.n_train + result.info.n_val
+    assert result.metrics["epochs"] == 2 and result.metrics["best_epoch"] is None
+    rows = _rows(tmp_path / "history.csv")
+    assert all(v == "NA" for row in rows for k, v in row.items() if k.startswith("val_"))
