@@ -49,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo import _private_api as private
+
 # ---------------------------------------------------------------------------------------------
 # TF_CONFIG (read without TensorFlow, so bad clusters are answered before it loads)
 
@@ -189,7 +191,7 @@ def fit(
         # strategy, averaging a distributed batch in eager mode): build the metrics and the
         # optimizer from one plain batch, outside any replica context. A validation batch:
         # a new iterator over the training set would draw the first epoch's shuffle order.
-        net._symbolic_build(data_batch=next(iter(val_ds)))
+        private.symbolic_build(net, next(iter(val_ds)))
         if not net.optimizer.built:
             net.optimizer.build(net.trainable_variables)
 

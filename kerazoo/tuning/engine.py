@@ -35,14 +35,16 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
-from keras_tuner.src import config as kt_config
-from keras_tuner.src.distribute import oracle_client
-from keras_tuner.src.distribute import utils as dist_utils
-from keras_tuner.src.engine import trial as trial_module
 
+from kerazoo import _private_api as private
 from kerazoo import registry
+from kerazoo.training import steps
 from kerazoo.tuning import spaces
 
+kt_config = private.keras_tuner_module("config")
+oracle_client = private.keras_tuner_module("distribute.oracle_client")
+dist_utils = private.keras_tuner_module("distribute.utils")
+trial_module = private.keras_tuner_module("engine.trial")
 Status = trial_module.TrialStatus
 RECORD = "kerazoo_trial.json"  # per-trial seconds, epochs and error, next to trial.json
 INTERRUPTED = "interrupted: the process ended during this trial"
@@ -65,32 +67,50 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
 
 
 class ZooHyperModel(kt.HyperModel):
-    """Builds a registered zoo model from a trial's hyperparameters.
+    """A registered zoo model as a KerasTuner `HyperModel`, on the training path's steps.
+
+    `build` builds through `steps.build` (seeded, in the strategy's scope) with the trial's
+    values from the model's search space; `fit` trains through `steps.fit` with the run's
+    NaN guard, learning-rate schedule and early stopping (`steps.callbacks_for`), plus the
+    callbacks KerasTuner adds.
 
     Args:
-        model: the registered name.
-        data_args: the factory arguments the dataset decides (shapes, classes, vocabulary).
+        spec: the model's `ModelSpec`.
+        config: the `RunConfig` every trial trains with (data, batch, seed, epochs).
+        data: the prepared `steps.Data`.
         fix, narrow: the user's fixed and narrowed hyperparameters.
-        strategy: the `tf.distribute` strategy whose scope the model is built in.
     """
 
-    def __init__(self, model: str, data_args: dict, fix: dict, narrow: dict, strategy):
-        super().__init__(name=model)
-        self.model = model
-        self.data_args = data_args
+    def __init__(self, spec, config, data, fix: dict, narrow: dict):
+        super().__init__(name=spec.name)
+        self.spec = spec
+        self.config = config
+        self.data = data
         self.fix = fix
         self.narrow = narrow
-        self.strategy = strategy
 
     def overrides(self, hp) -> tuple[str, dict]:
         """The registered name and factory arguments for `hp`'s values."""
-        overrides = spaces.space(hp, self.model, self.fix, self.narrow)
-        return spaces.model_for(self.model, overrides)
+        overrides = spaces.space(hp, self.spec.name, self.fix, self.narrow)
+        return spaces.model_for(self.spec.name, overrides)
 
     def build(self, hp):
         name, overrides = self.overrides(hp)
-        with self.strategy.scope():
-            return registry.create_model(name, **self.data_args, **overrides)
+        return steps.build(self.config, registry.get_spec(name), self.data, overrides)
+
+    def fit(self, hp, model, x, *, validation_data=None, epochs=1, callbacks=(), **kwargs):
+        # The trial's own folder is not written: no backup, checkpoint or logs of ours
+        # (KerasTuner keeps the best epoch's weights itself).
+        own = steps.callbacks_for(self.config, self.spec, None, files=False)
+        return steps.fit(
+            model,
+            x,
+            validation_data,
+            epochs=epochs,
+            callbacks=[*own, *callbacks],
+            verbose=kwargs.get("verbose", 0),
+            initial_epoch=kwargs.get("initial_epoch", 0),
+        )
 
 
 class ReliableOracle:
@@ -235,8 +255,8 @@ class _ZooTuner:
         self.ran = {}
         # Skip the convenience constructors (they build their own oracle).
         kt.Tuner.__init__(self, oracle=oracle, **kwargs)
-        if self._is_worker():
-            self.oracle = _PatientClient(self.oracle._oracle)
+        if private.is_worker(self):
+            self.oracle = _PatientClient(private.wrapped_oracle(self.oracle))
 
     def search(self, *fit_args, **fit_kwargs):
         if not dist_utils.is_chief_oracle():
@@ -247,9 +267,9 @@ class _ZooTuner:
         self.save()
 
     def save(self):
-        if not self._is_worker():  # a worker's oracle is the chief's
+        if not private.is_worker(self):  # a worker's oracle is the chief's
             self.oracle.save()
-        atomic_write(self._get_tuner_fname(), json.dumps(self.get_state()))
+        atomic_write(private.tuner_state_file(self), json.dumps(self.get_state()))
 
     def run_trial(self, trial, *args, **kwargs):
         start = time.perf_counter()
@@ -283,7 +303,7 @@ class _ZooTuner:
         self.ran[trial.trial_id] = self.oracle.get_trial(trial.trial_id)
         if self.progress is not None:
             self.progress(self.ran[trial.trial_id], self)
-        if not self._is_worker():  # the chief's oracle stops the workers (`create_trial`)
+        if not private.is_worker(self):  # the chief's oracle stops the workers (`create_trial`)
             message = failure_stop(self)
             if message:
                 raise SearchStopped(message)
@@ -322,8 +342,9 @@ def serve_oracle(oracle, poll: float = 0.2) -> None:
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
+
+    protos = private.keras_tuner_module("protos")
+    oracle_chief = private.keras_tuner_module("distribute.oracle_chief")
 
     address = oracle_address()
     # One thread, as in KerasTuner: the oracle's calls run one at a time.

@@ -22,7 +22,6 @@ its `search.json`, and only runs trials (it writes only inside their trial folde
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -34,16 +33,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kerazoo import registry
-from kerazoo.data import loader
-from kerazoo.training import distribute, run
+from kerazoo import _private_api as private
+from kerazoo import config as config_table
+from kerazoo import registry, tasks
+from kerazoo.config import RunConfig, SearchConfig, check_unchanged
+from kerazoo.data.registry import check_model_fits, default_dataset
+from kerazoo.training import run, steps
+from kerazoo.training.folder import read_saved
 from kerazoo.tuning import spaces
 
-TUNERS = ("random", "hyperband", "bayesian", "grid")
 SEARCH_FILE = "search.json"
+BEST_RUN = "best"  # the run folder of the retrained best configuration
 PROJECT = "keras_tuner"
-# Settings that do not change what is searched: a resumed search takes the given ones.
-NOT_COMPARED = ("strategy", "max_retries", "max_failures")
 # KerasTuner's chief/worker variables (keras_tuner/src/distribute/utils.py): the mere
 # presence of KERASTUNER_ORACLE_IP makes every tuner of the process distributed.
 TUNER_ID, ORACLE_IP, ORACLE_PORT = (
@@ -53,30 +54,6 @@ TUNER_ID, ORACLE_IP, ORACLE_PORT = (
 )
 DISTRIBUTED_VARIABLES = (TUNER_ID, ORACLE_IP, ORACLE_PORT)
 LAUNCH = "kerazoo launch --workers N -- tune NAME ..."
-
-
-@dataclasses.dataclass
-class SearchConfig(run.SavedConfig):
-    """A search's settings; written to `search.json` and compared on resume."""
-
-    model: str
-    dataset: str
-    tuner: str = "random"
-    max_trials: int = 10
-    epochs: int = 5
-    objective: str | None = None
-    seed: int = 0
-    fix: dict = dataclasses.field(default_factory=dict)
-    space: dict = dataclasses.field(default_factory=dict)
-    max_examples: int | None = None
-    batch_size: int | None = None
-    validation_split: float = 0.1
-    max_retries: int = 1
-    max_failures: int = 3
-    strategy: str = "auto"
-
-    def to_json(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 @dataclasses.dataclass
@@ -113,35 +90,14 @@ class TuneResult:
 
 def objectives(model: str) -> tuple[str, ...]:
     """The objectives a model's search can rank by; the first is the default."""
-    spec = registry.model_info(model)
-    if spec.task == "classification":
-        return ("val_accuracy", "val_loss", "accuracy", "loss")
-    if model == "vae":  # its only metric is its loss (reconstruction + KL)
-        return ("val_loss", "loss")
-    return ("val_loss", "val_mae", "loss", "mae")
+    spec = registry.get_spec(model)
+    return tasks.get_task(spec.task).objectives(spec.metrics)
 
 
 def _check(config: SearchConfig) -> None:
+    """The checks that need more than one field: the model's space, data and objective."""
     spaces.check_tunable(config.model)
-    run.check_model_fits(config.model, config.dataset)
-    if config.tuner not in TUNERS:
-        raise ValueError(
-            f"tuner must be one of {', '.join(TUNERS)}. Received: tuner={config.tuner!r}"
-        )
-    for name in ("max_trials", "epochs", "max_failures"):
-        run._positive_int(getattr(config, name), name)
-    for name in ("max_examples", "batch_size"):
-        run._positive_int(getattr(config, name), name, allow_none=True)
-    retries = config.max_retries
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"max_retries must be an integer >= 0. Received: max_retries={retries!r}")
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise ValueError(f"seed must be an integer >= 0. Received: seed={config.seed!r}")
-    if config.strategy not in distribute.STRATEGIES:
-        raise ValueError(
-            f"strategy must be one of {', '.join(distribute.STRATEGIES)}. "
-            f"Received: strategy={config.strategy!r}"
-        )
+    check_model_fits(config.model, config.dataset)
     accepted = objectives(config.model)
     if config.objective not in accepted:
         raise ValueError(
@@ -251,22 +207,21 @@ def plan(
     chief may still be preparing it).
 
     Returns:
-        `(config, search_dir, saved)`; `saved` is the saved config when resuming.
+        `(config, search_dir, saved)`; `saved` is the saved config when resuming (with the
+        settings that may change on resume taken from this call).
 
     Raises:
         ValueError: as `tune` does for bad input.
     """
     registry.model_info(model)  # an unknown name is reported first
-    dataset = dataset if dataset is not None else run.default_dataset(model)
-    config = SearchConfig(model=model, dataset=dataset, **settings)
-    explicit_objective = config.objective
-    if config.objective is None:
-        config.objective = objectives(model)[0]
+    given = config_table.make(SearchConfig, model, {"dataset": dataset, **settings})
+    config = dataclasses.replace(given, dataset=dataset or default_dataset(model))
+    config.objective = config.objective or objectives(model)[0]
     _check(config)
     search_dir = Path(out if out is not None else Path("runs") / f"tune-{model}")
     if not folder:
         return config, search_dir, None
-    saved = run.read_saved(
+    saved = read_saved(
         search_dir,
         SearchConfig,
         marker=SEARCH_FILE,
@@ -276,10 +231,10 @@ def plan(
     )
     if saved is None:
         return config, search_dir, None
-    given = dataclasses.replace(config, objective=explicit_objective)
-    run.check_unchanged(saved, given, noun="search", skip=NOT_COMPARED)
-    for name in NOT_COMPARED:
-        setattr(saved, name, getattr(config, name))
+    check_unchanged(saved, given, noun="search")
+    for name, option in config_table.options(SearchConfig).items():
+        if not option.compared:
+            setattr(saved, name, getattr(config, name))
     return config, search_dir, saved
 
 
@@ -291,103 +246,63 @@ def tune(
     model: str,
     dataset: str | None = None,
     *,
-    tuner: str = "random",
-    max_trials: int = 10,
-    epochs: int = 5,
-    objective: str | None = None,
     out: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
-    strategy: str = "auto",
-    seed: int = 0,
-    fix: dict | None = None,
-    space: dict | None = None,
-    max_examples: int | None = None,
-    batch_size: int | None = None,
-    validation_split: float = 0.1,
-    max_retries: int = 1,
-    max_failures: int = 3,
     retrain: bool = True,
     distributed: bool = False,
     verbose: int = 1,
+    **settings,
 ) -> TuneResult:
     """Searches a zoo model's hyperparameters with KerasTuner on its real dataset.
 
-    Every trial builds the model with `kerazoo.create_model` (inside the `tf.distribute`
-    strategy's scope, chosen as for training) and fits it on the training split of the
-    same loader `kerazoo.train` uses, scoring it on the validation split. The best
-    configuration is then retrained on train+validation for its best epoch count and
-    evaluated once on the test split.
+        Every trial goes through the training path: the model is built by its step
+        (`kerazoo.training.steps.build`, in the `tf.distribute` strategy's scope) and fitted by its
+        fit step with the run's NaN guard and early stopping (`ZooHyperModel.fit`), on the
+        training split of the loader `kerazoo.train` uses, scored on the validation split. The
+        best configuration is then retrained by `kerazoo.train` itself on train+validation for its
+        best epoch count (`refit=True`, run folder `best/`) and tested once.
 
-    Args:
-        model: a registered model name of a tunable family (all but the DCGAN).
-        dataset: a dataset the model fits; None takes the model's default.
-        tuner: `"random"`, `"hyperband"`, `"bayesian"` or `"grid"`.
-        max_trials: trials to run, failed ones included (for Hyperband a cap on its own
-            schedule, which `epochs` sets).
-        epochs: epochs per trial (Hyperband's `max_epochs`).
-        objective: what ranks trials; default `val_accuracy` for classifiers, else
-            `val_loss` (see `objectives(model)`).
-        out: the search folder; default `runs/tune-<model>`.
-        resume: continue the search in `out` (after an interruption, even a kill).
-        overwrite: replace the search in `out`.
-        strategy: `"auto"`, `"default"`, `"mirrored"` or `"onedevice"` (see `get_strategy`).
-        seed: seeds the tuner, the weights and the validation carve.
-        fix: hyperparameter -> one value, e.g. `{"learning_rate": 3e-4}` (`lr` is accepted).
-        space: hyperparameter -> values to choose from, e.g. `{"units_1": [32, 64]}`.
-        max_examples: keep at most this many examples per split, for quick searches.
-        batch_size: global batch; None: 128 for 20,000+ training examples, else 32.
-        validation_split: share of the training part held out to score trials.
-        max_retries: times a trial interrupted by the process dying is run again before
-            it is recorded as failed (errors and NaN losses are never retried).
-        max_failures: failed trials in a row after which the search stops.
-        retrain: retrain the best configuration and test it (`best_model.keras`,
-            `metrics.json`).
-        distributed: take part in a distributed search (KerasTuner's chief/worker mode),
-            the part read from `KERASTUNER_TUNER_ID` (`chief` or a worker id),
-            `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`; see `distributed_role`.
-            All processes get the same arguments and `out` (a shared folder). The chief
-            alone applies `resume`/`overwrite`, serves the oracle, and writes the results
-            when the workers are done; a worker runs trials and returns a result with no
-            best trial.
-        verbose: 0 silent, 1 a line per trial and the summary, 2 also per-epoch lines of
-            the retraining.
+        Args:
+            model: a registered model name of a tunable family (all but the DCGAN).
+            out: the search folder; default `runs/tune-<model>`.
+            resume: continue the search in `out` (after an interruption, even a kill).
+            overwrite: replace the search in `out`.
+            retrain: retrain the best configuration and test it (`best/`, `best_model.keras`,
+                `metrics.json`).
+            distributed: take part in a distributed search (KerasTuner's chief/worker mode),
+                the part read from `KERASTUNER_TUNER_ID` (`chief` or a worker id),
+                `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`; see `distributed_role`.
+                All processes get the same arguments and `out` (a shared folder). The chief
+                alone applies `resume`/`overwrite`, serves the oracle, and writes the results
+                when the workers are done; a worker runs trials and returns a result with no
+                best trial.
+            verbose: 0 silent, 1 a line per trial and the summary, 2 also per-epoch lines of
+                the retraining.
+            **settings: the search's settings (`kerazoo.config.SearchConfig`, saved in
+                search.json):
+    {settings}
 
-    Returns:
-        A `TuneResult`.
+        Returns:
+            A `TuneResult`.
 
-    Raises:
-        ValueError: for bad input (unknown model, dataset, tuner, objective or
-            hyperparameter name, a GAN, an existing search folder without `resume` or
-            `overwrite`, `resume` with other settings, a damaged search state). Nothing
-            is written then. Also for the distributed variables: set without
-            `distributed`, or missing or malformed with it.
-        SearchStopped: when `max_failures` trials in a row failed, or none completed (a
-            worker: when no chief answers).
+        Raises:
+            ValueError: for bad input (unknown model, dataset, tuner, objective or
+                hyperparameter name, a GAN, an existing search folder without `resume` or
+                `overwrite`, `resume` with other settings, a damaged search state). Nothing
+                is written then. Also for the distributed variables: set without
+                `distributed`, or missing or malformed with it.
+            SearchStopped: when `max_failures` trials in a row failed, or none completed (a
+                worker: when no chief answers).
 
-    Example:
+        Example:
 
-    ```python
-    result = kerazoo.tune("mnist_cnn", "fashion_mnist", tuner="hyperband", epochs=6)
-    result.best_hyperparameters, result.metrics["test_accuracy"]
-    ```
+        ```python
+        result = kerazoo.tune("mnist_cnn", "fashion_mnist", tuner="hyperband", epochs=6)
+        result.best_hyperparameters, result.metrics["test_accuracy"]
+        ```
     """
     role = distributed_role(distributed)
-    settings = dict(
-        tuner=tuner,
-        max_trials=max_trials,
-        epochs=epochs,
-        objective=objective,
-        seed=seed,
-        fix=dict(fix or {}),
-        space=dict(space or {}),
-        max_examples=max_examples,
-        batch_size=batch_size,
-        validation_split=validation_split,
-        max_retries=max_retries,
-        max_failures=max_failures,
-        strategy=strategy,
-    )
     # A worker leaves the folder to the chief, which may be clearing it right now.
     config, search_dir, saved = plan(
         model,
@@ -405,194 +320,257 @@ def tune(
         config = saved or config
     if role == "chief":
         _check_oracle_port()
-
-    import keras
-    import keras_tuner as kt
-
-    from kerazoo.tuning import engine, report
-
     if role == "worker":
-        _say(
-            verbose,
-            f"kerazoo: worker {os.environ[TUNER_ID]} waiting for the chief's oracle at "
-            f"{engine.oracle_address()}",
-        )
-        engine.wait_for_chief()
         # The chief has prepared the folder: its settings are the search's (a worker started
         # with other ones is refused, as a resume with other settings is).
+        _wait_for_chief(verbose)
         config = plan(model, dataset, out=out, resume=True, **settings)[2]
 
-    spec = registry.get_spec(config.model)
-    splits, info = loader.load_arrays(
-        config.dataset,
+    search = _Search(config, search_dir, role, verbose)
+    if role != "worker":
+        _prepare_folder(search_dir, config, saved, os.environ.get(TUNER_ID, "tuner0"))
+    if role == "worker":
+        search.run()
+        return _worker_result(search.tuner, search_dir, search.names, config, verbose)
+    rows = search.run()
+    result = search.record_best(rows)
+    if retrain:
+        result.metrics, result.model = search.retrain_and_test(result, rows)
+    return result
+
+
+tune.__doc__ = tune.__doc__.replace("{settings}", config_table.args_doc(SearchConfig, indent=12))
+tune.__signature__ = config_table.signature_with(tune, SearchConfig, after="dataset")
+
+
+def trial_config(config: SearchConfig) -> RunConfig:
+    """The run settings a trial trains with: the search's data, batch, seed and epochs."""
+    return RunConfig(
+        model=config.model,
+        dataset=config.dataset,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        strategy=config.strategy,
         seed=config.seed,
         validation_split=config.validation_split,
         max_examples=config.max_examples,
-        scale=False,
     )
-    batch = config.batch_size or (128 if info.n_train >= run.LARGE_TRAIN_SET else 32)
-    strategy_ = distribute.get_strategy(config.strategy)
-    global_batch = distribute.global_batch_size(batch, strategy_)
-    train_ds, val_ds, _ = run._for_task(
-        spec.task, *loader.pipelines(splits, global_batch, seed=config.seed)
-    )
-    hypermodel = engine.ZooHyperModel(
-        config.model, run._model_arguments(spec, info), config.fix, config.space, strategy_
-    )
-    # The default configuration (with the fixed values) must build before anything is
-    # written: a bad fixed value is the user's error, not a failed trial.
-    hypermodel.build(kt.HyperParameters())
 
-    if role != "worker":
-        _prepare_folder(search_dir, config, saved, os.environ.get(TUNER_ID, "tuner0"))
 
-    maximize = "accuracy" in config.objective
-    names = spaces.hyperparameter_names(config.model)
-    clock = time.perf_counter()
-    tuner_ = engine.make_tuner(
-        config.tuner,
-        hypermodel,
-        objective=kt.Objective(config.objective, "max" if maximize else "min"),
-        max_trials=config.max_trials,
-        epochs=config.epochs,
-        seed=config.seed,
-        retries=config.max_retries,
-        max_failures=config.max_failures,
-        directory=search_dir,
-        project_name=PROJECT,
-        progress=_progress(config, maximize, verbose),
-    )
+def _wait_for_chief(verbose: int) -> None:
+    from kerazoo.tuning import engine
+
     _say(
         verbose,
-        f"kerazoo: {config.tuner} search of {config.model} on {info.name} ({info.n_train:,} "
-        f"train / {info.n_val:,} val; {info.source}), up to {config.max_trials} trials of "
-        f"{config.epochs} epochs, objective {config.objective}, batch {global_batch}, "
-        f"{run._strategy_words(strategy_)} -> {search_dir}" + _role_words(role, engine),
+        f"kerazoo: worker {os.environ[TUNER_ID]} waiting for the chief's oracle at "
+        f"{engine.oracle_address()}",
     )
-    fit = dict(
-        validation_data=val_ds,
-        epochs=config.epochs,
-        verbose=0,
-        shuffle=False,  # the pipeline shuffles (seeded, every epoch)
-        callbacks=[keras.callbacks.TerminateOnNaN()],
-    )
-    if role == "worker":
-        with engine.quiet_tracebacks():
-            tuner_.search(train_ds, **fit)
-        return _worker_result(tuner_, search_dir, names, config, verbose)
-    try:
-        with engine.quiet_tracebacks():
-            tuner_.search(train_ds, **fit)
-    finally:
-        # Even a stopped search leaves its trials readable.
-        rows = _write_reports(tuner_, search_dir, names, config.objective, maximize)
-    stop = engine.failure_stop(tuner_)  # a resumed search, or a chief whose workers stopped
+    engine.wait_for_chief()
+
+
+class _Search:
+    """One search's steps: data and tuner, the trials, the best trial, its retraining."""
+
+    def __init__(self, config: SearchConfig, search_dir: Path, role: str | None, verbose: int):
+        import keras_tuner as kt
+
+        from kerazoo.tuning import engine
+
+        self.config, self.search_dir, self.role, self.verbose = config, search_dir, role, verbose
+        self.clock = time.perf_counter()
+        spec = registry.get_spec(config.model)
+        self.data = steps.prepare_data(trial_config(config), spec)
+        self.hypermodel = engine.ZooHyperModel(
+            spec, trial_config(config), self.data, config.fix, config.space
+        )
+        # The default configuration (with the fixed values) must build before anything is
+        # written: a bad fixed value is the user's error, not a failed trial.
+        self.hypermodel.build(kt.HyperParameters())
+        self.maximize = "accuracy" in config.objective
+        self.names = spaces.hyperparameter_names(config.model)
+        self.tuner = engine.make_tuner(
+            config.tuner,
+            self.hypermodel,
+            objective=kt.Objective(config.objective, "max" if self.maximize else "min"),
+            max_trials=config.max_trials,
+            epochs=config.epochs,
+            seed=config.seed,
+            retries=config.max_retries,
+            max_failures=config.max_failures,
+            directory=search_dir,
+            project_name=PROJECT,
+            progress=_progress(config, self.maximize, verbose),
+        )
+
+    def run(self) -> list[dict]:
+        """Runs (or goes on with) the trials; returns the rows of trials.csv."""
+        from kerazoo.tuning import engine
+
+        config, data, info = self.config, self.data, self.data.info
+        _say(
+            self.verbose,
+            f"kerazoo: {config.tuner} search of {config.model} on {info.name} "
+            f"({info.n_train:,} train / {info.n_val:,} val; {info.source}), up to "
+            f"{config.max_trials} trials of {config.epochs} epochs, objective "
+            f"{config.objective}, batch {data.global_batch}, "
+            f"{run.strategy_words(data.strategy)} -> {self.search_dir}"
+            + _role_words(self.role, engine),
+        )
+        fit = dict(validation_data=data.val, epochs=config.epochs, verbose=0)
+        if self.role == "worker":
+            with engine.quiet_tracebacks():
+                self.tuner.search(data.train, **fit)
+            return []
+        try:
+            with engine.quiet_tracebacks():
+                self.tuner.search(data.train, **fit)
+        finally:
+            # Even a stopped search leaves its trials readable.
+            rows = _write_reports(
+                self.tuner, self.search_dir, self.names, config.objective, self.maximize
+            )
+        return rows
+
+    def record_best(self, rows: list[dict]) -> TuneResult:
+        """Writes best_hyperparameters.json and prints the summary."""
+        from kerazoo.tuning import engine, report
+
+        config = self.config
+        self.best = best = _best_trial(self.tuner, self.search_dir)
+        values = {
+            k: v for k, v in best.hyperparameters.values.items() if not k.startswith("tuner/")
+        }
+        self.built_as, self.overrides = self.hypermodel.overrides(best.hyperparameters)
+        record = {
+            "model": config.model,
+            "dataset": config.dataset,
+            "objective": config.objective,
+            "direction": "max" if self.maximize else "min",
+            "score": float(best.score),
+            "trial_id": best.trial_id,
+            "best_epoch": report.best_epoch(best),
+            "hyperparameters": values,
+            "build": {"model": self.built_as, "overrides": json.loads(json.dumps(self.overrides))},
+        }
+        engine.atomic_write(
+            self.search_dir / "best_hyperparameters.json", json.dumps(record, indent=2) + "\n"
+        )
+        _say(self.verbose, report.summary_table(rows, self.names, config.objective, best.trial_id))
+        _say(
+            self.verbose,
+            f"kerazoo: {_count(rows, 'COMPLETED')} trials completed, {_count(rows, 'FAILED')} "
+            f"failed, {_seconds(rows):.0f} s in trials; best {config.objective} "
+            f"{best.score:.4f} (trial {best.trial_id})",
+        )
+        return TuneResult(
+            search_dir=self.search_dir,
+            best_hyperparameters=values,
+            best_score=float(best.score),
+            metrics=None,
+            model=None,
+            trials=rows,
+            config=config,
+            role=self.role or "single",
+        )
+
+    def retrain_and_test(self, result: TuneResult, rows: list[dict]) -> tuple[dict, Any]:
+        """The best configuration retrained by `kerazoo.train` (`refit`), tested once;
+        writes best_model.keras and metrics.json."""
+        import keras_tuner as kt
+
+        from kerazoo.tuning import engine, report
+
+        config, best = self.config, self.best
+        epochs = min(max(report.best_epoch(best) or 1, 1), config.epochs)
+        _say(
+            self.verbose, f"kerazoo: retraining trial {best.trial_id} on train+val, {epochs} epochs"
+        )
+        start = time.perf_counter()
+        best_run = _retrain(
+            config, self.built_as, self.overrides, epochs, self.search_dir, self.verbose
+        )
+        facts = best_run.metrics
+        metrics = {k: v for k, v in facts.items() if k.startswith("test_")}
+        metrics.update(
+            model=config.model,
+            built_as=self.built_as,
+            **{k: facts[k] for k in ("dataset", "dataset_source", "n_train", "n_test")},
+            tuner=config.tuner,
+            objective=config.objective,
+            best_trial=best.trial_id,
+            best_score=float(best.score),
+            best_hyperparameters=result.best_hyperparameters,
+            trials_completed=_count(rows, "COMPLETED"),
+            trials_failed=_count(rows, "FAILED"),
+            search_seconds=round(_seconds(rows), 2),
+            session_seconds=round(time.perf_counter() - self.clock, 2),
+            retrain_epochs=epochs,
+            retrain_seconds=round(time.perf_counter() - start, 2),
+            **{k: facts[k] for k in ("batch_size", "params", "strategy", "replicas", "devices")},
+            versions={**facts["versions"], "keras_tuner": kt.__version__},
+        )
+        _copy(self.search_dir / BEST_RUN / "model.keras", self.search_dir / "best_model.keras")
+        engine.atomic_write(self.search_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        tests = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("test_"))
+        _say(
+            self.verbose,
+            f"kerazoo: best configuration retrained: {tests}; search folder {self.search_dir}",
+        )
+        return metrics, best_run.model
+
+
+def _count(rows: list[dict], status: str) -> int:
+    return sum(r["status"] == status for r in rows)
+
+
+def _seconds(rows: list[dict]) -> float:
+    return sum(r["seconds"] or 0 for r in rows)
+
+
+def _best_trial(tuner, search_dir: Path):
+    from kerazoo.tuning import engine
+
+    stop = engine.failure_stop(tuner)  # a resumed search, or a chief whose workers stopped
     if stop:
         raise engine.SearchStopped(stop)
-    best_trials = tuner_.oracle.get_best_trials(1)
+    best_trials = tuner.oracle.get_best_trials(1)
     if not best_trials:
         raise engine.SearchStopped(
             f"No trial of the search in {search_dir} completed; see trials.csv for the errors."
         )
-    best = best_trials[0]
-    name, overrides = hypermodel.overrides(best.hyperparameters)
-    best_values = {
-        k: v for k, v in best.hyperparameters.values.items() if not k.startswith("tuner/")
-    }
-    search_seconds = sum(r["seconds"] or 0 for r in rows)
-    engine.atomic_write(
-        search_dir / "best_hyperparameters.json",
-        json.dumps(
-            {
-                "model": config.model,
-                "dataset": config.dataset,
-                "objective": config.objective,
-                "direction": "max" if maximize else "min",
-                "score": float(best.score),
-                "trial_id": best.trial_id,
-                "best_epoch": report.best_epoch(best),
-                "hyperparameters": best_values,
-                "build": {"model": name, "overrides": run._jsonable(overrides)},
-            },
-            indent=2,
-        )
-        + "\n",
-    )
-    _say(verbose, report_summary(rows, names, config.objective, best.trial_id))
-    _say(
-        verbose,
-        f"kerazoo: {sum(r['status'] == 'COMPLETED' for r in rows)} trials completed, "
-        f"{sum(r['status'] == 'FAILED' for r in rows)} failed, {search_seconds:.0f} s in "
-        f"trials; best {config.objective} {best.score:.4f} (trial {best.trial_id})",
-    )
-    result = TuneResult(
-        search_dir=search_dir,
-        best_hyperparameters=best_values,
-        best_score=float(best.score),
-        metrics=None,
-        model=None,
-        trials=rows,
-        config=config,
-        role=role or "single",
-    )
-    if not retrain:
-        return result
+    return best_trials[0]
 
-    # The best configuration, trained on train+validation for its best epoch count (there
-    # is no validation split left to stop on), then tested once.
-    start = time.perf_counter()
-    full = loader.Splits(
-        x_train=_concat(splits.x_train, splits.x_val),
-        y_train=_concat(splits.y_train, splits.y_val),
-        x_val=splits.x_val,
-        y_val=splits.y_val,
-        x_test=splits.x_test,
-        y_test=splits.y_test,
+
+def _retrain(config: SearchConfig, name: str, overrides: dict, epochs: int, search_dir, verbose):
+    """The best configuration, trained by `kerazoo.train` on train+validation (`refit`: no
+    validation split is left to stop on) for its best epoch count, then tested once."""
+    overrides = dict(overrides)
+    optimizer = overrides.pop("optimizer", None)
+    learning_rate = overrides.pop("learning_rate", None)
+    best_dir = search_dir / BEST_RUN
+    return run.train(
+        name,
+        config.dataset,
+        out=best_dir,
+        resume=(best_dir / "config.json").is_file(),  # a search killed while retraining
+        epochs=epochs,
+        batch_size=config.batch_size,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        strategy=config.strategy,
+        seed=config.seed,
+        validation_split=config.validation_split,
+        max_examples=config.max_examples,
+        overrides=overrides,
+        refit=True,
+        verbose=2 if verbose >= 2 else 0,
     )
-    full_train, _, test_ds = run._for_task(
-        spec.task, *loader.pipelines(full, global_batch, seed=config.seed)
-    )
-    keras.utils.set_random_seed(config.seed)
-    with strategy_.scope():
-        net = registry.create_model(name, **hypermodel.data_args, **overrides)
-    retrain_epochs = min(max(report.best_epoch(best) or 1, 1), config.epochs)
-    _say(
-        verbose, f"kerazoo: retraining trial {best.trial_id} on train+val, {retrain_epochs} epochs"
-    )
-    net.fit(full_train, epochs=retrain_epochs, verbose=2 if verbose >= 2 else 0, shuffle=False)
-    scores = net.evaluate(test_ds, verbose=0, return_dict=True)
-    tmp = search_dir / ".best_model.tmp.keras"
-    net.save(tmp)
-    os.replace(tmp, search_dir / "best_model.keras")
-    metrics = {f"test_{k}": float(v) for k, v in scores.items()}
-    metrics.update(
-        model=config.model,
-        built_as=name,
-        dataset=info.name,
-        dataset_source=info.source,
-        n_train=int(len(full.x_train)),
-        n_test=info.n_test,
-        tuner=config.tuner,
-        objective=config.objective,
-        best_trial=best.trial_id,
-        best_score=float(best.score),
-        best_hyperparameters=best_values,
-        trials_completed=sum(r["status"] == "COMPLETED" for r in rows),
-        trials_failed=sum(r["status"] == "FAILED" for r in rows),
-        search_seconds=round(search_seconds, 2),
-        session_seconds=round(time.perf_counter() - clock, 2),
-        retrain_epochs=retrain_epochs,
-        retrain_seconds=round(time.perf_counter() - start, 2),
-        batch_size=global_batch,
-        params=int(net.count_params()),
-        **distribute.describe(strategy_),
-        versions={"keras": keras.__version__, "keras_tuner": kt.__version__},
-    )
-    engine.atomic_write(search_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    tests = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("test_"))
-    _say(verbose, f"kerazoo: best configuration retrained: {tests}; search folder {search_dir}")
-    result.metrics, result.model = metrics, net
-    return result
+
+
+def _copy(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
 
 
 def _is_finished(search_dir: Path, retrain: bool) -> bool:
@@ -645,12 +623,6 @@ def _worker_result(tuner, search_dir: Path, names, config: SearchConfig, verbose
     )
 
 
-def _concat(a, b):
-    import numpy as np
-
-    return np.concatenate([a, b])
-
-
 def _say(verbose: int, message: str) -> None:
     if verbose:
         print(message, flush=True)
@@ -668,7 +640,7 @@ def _progress(config: SearchConfig, maximize: bool, verbose: int):
         best = [t.score for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED"]
         best = best[0] if best else None
         # A worker cannot count the trials started; the ids count them (0, 1, 2, ...).
-        started = int(trial.trial_id) + 1 if tuner._is_worker() else len(tuner.oracle.trials)
+        started = int(trial.trial_id) + 1 if private.is_worker(tuner) else len(tuner.oracle.trials)
         values = ", ".join(
             f"{k}={v}"
             for k, v in trial.hyperparameters.values.items()
@@ -699,12 +671,6 @@ def _write_reports(tuner, search_dir: Path, names, objective: str, maximize: boo
     return rows
 
 
-def report_summary(rows, names, objective, best_id) -> str:
-    from kerazoo.tuning import report
-
-    return report.summary_table(rows, names, objective, best_id)
-
-
 def _finished(search_dir: Path, config: SearchConfig, retrain: bool, role: str) -> TuneResult:
     import csv
 
@@ -727,115 +693,3 @@ def _finished(search_dir: Path, config: SearchConfig, retrain: bool, role: str) 
         config=config,
         role=role,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Adds `kerazoo tune` to the CLI's subparsers; it runs `run_cli`."""
-    p = subparsers.add_parser(
-        "tune",
-        help="hyperparameter search (KerasTuner) over a model's space",
-        description="Search a zoo model's hyperparameters with KerasTuner on its real "
-        "dataset, then retrain the best configuration and test it once. The search folder "
-        "gets trials.csv, search.png, best_hyperparameters.json, best_model.keras and "
-        "metrics.json.",
-    )
-    p.add_argument("model", help="registered model name (kerazoo list)")
-    p.add_argument("--dataset", help="dataset (default: the model's first)")
-    p.add_argument("--tuner", choices=TUNERS, default="random")
-    p.add_argument("--max-trials", type=int, default=10, help="trials, failed ones included")
-    p.add_argument("--epochs", type=int, default=5, help="epochs per trial (Hyperband's max)")
-    p.add_argument("--objective", help="val_accuracy (classifiers' default), val_loss, ...")
-    p.add_argument("--out", help="search folder (default runs/tune-NAME)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--resume", action="store_true", help="continue the search in --out")
-    group.add_argument("--overwrite", action="store_true", help="replace the search in --out")
-    p.add_argument("--strategy", choices=distribute.STRATEGIES, default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--fix", action="append", metavar="KEY=VALUE", help="fix a hyperparameter (repeatable)"
-    )
-    p.add_argument(
-        "--space",
-        action="append",
-        metavar="KEY=V1,V2",
-        help="narrow a hyperparameter to these values (repeatable)",
-    )
-    p.add_argument("--max-examples", type=int, help="at most this many examples per split")
-    p.add_argument("--batch-size", type=int, help="global batch size")
-    p.add_argument("--max-retries", type=int, default=1, help="reruns of an interrupted trial")
-    p.add_argument("--max-failures", type=int, default=3, help="failed trials in a row to stop")
-    p.add_argument("--no-retrain", action="store_true", help="skip retraining the best")
-    p.add_argument(
-        "--distributed",
-        action="store_true",
-        help="take part in a distributed search as KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP "
-        f"and KERASTUNER_ORACLE_PORT say (chief or worker); `{LAUNCH}` starts them all",
-    )
-    p.add_argument("--show-space", action="store_true", help="print the search space and exit")
-    p.add_argument("--quiet", action="store_true", help="no per-trial lines")
-    p.set_defaults(func=run_cli)
-    return p
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Runs `kerazoo tune` from parsed arguments; returns the exit status.
-
-    Bad input is one line on stderr and status 2; a search stopped by failures, status 1.
-    """
-    try:
-        if not args.show_space:
-            # Before TensorFlow loads: a wrong environment is refused at once.
-            distributed_role(args.distributed)
-        fix = spaces.parse_values(args.fix, flag="--fix", many=False)
-        narrow = spaces.parse_values(args.space, flag="--space", many=True)
-        registry.model_info(args.model)
-        spaces.check_tunable(args.model)
-        # The spaces are read from the factories, so Keras is needed from here on.
-        _load_keras_quietly()
-        if args.show_space:
-            fix, narrow = spaces.check_keys(args.model, fix, narrow)
-            print(spaces.format_space(args.model, spaces.describe(args.model, fix, narrow)))
-            return 0
-        tune(
-            args.model,
-            args.dataset,
-            tuner=args.tuner,
-            max_trials=args.max_trials,
-            epochs=args.epochs,
-            objective=args.objective,
-            out=args.out,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            strategy=args.strategy,
-            seed=args.seed,
-            fix=fix,
-            space=narrow,
-            max_examples=args.max_examples,
-            batch_size=args.batch_size,
-            max_retries=args.max_retries,
-            max_failures=args.max_failures,
-            retrain=not args.no_retrain,
-            distributed=args.distributed,
-            verbose=0 if args.quiet else 1,
-        )
-        return 0
-    except ValueError as err:
-        print(f"kerazoo tune: error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
-    except RuntimeError as err:
-        from kerazoo.tuning.engine import SearchStopped
-
-        if not isinstance(err, SearchStopped):
-            raise
-        print(f"kerazoo tune: stopped: {' '.join(str(err).split())}", file=sys.stderr)
-        return 1
-
-
-def _load_keras_quietly() -> None:
-    from kerazoo.cli import load_keras_quietly
-
-    load_keras_quietly()

@@ -50,6 +50,14 @@ def test_a_search_writes_its_outputs_and_keeps_its_folder(tmp_path, capsys):
     overrides = best["build"]["overrides"] | {"hidden_units": (16,)}
     expected = registry.create_model("mnist_mlp", **overrides).count_params()
     assert model.count_params() == metrics["params"] == expected
+    # The best configuration was retrained by `kerazoo.train` itself: a complete run folder.
+    best_run = out / search.BEST_RUN
+    for name in ("config.json", "model.keras", "metrics.json", "history.csv", "history.png"):
+        assert (best_run / name).is_file(), name
+    run_config = json.loads((best_run / "config.json").read_text())
+    assert run_config["refit"] is True and run_config["epochs"] == metrics["retrain_epochs"]
+    run_metrics = json.loads((best_run / "metrics.json").read_text())
+    assert run_metrics["test_accuracy"] == metrics["test_accuracy"]
 
     # The folder is not reused silently: the same command again is refused ...
     with pytest.raises(ValueError, match="already holds a search; pass --resume"):

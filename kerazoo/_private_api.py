@@ -1,0 +1,70 @@
+"""Every use of a dependency's private API, in one place.
+
+Each entry says why the public API does not do and the version it was checked against
+(keras 3.15.1, keras-tuner 1.4.8, the ranges pinned in setup.cfg). When a dependency is
+upgraded, this file is the list to re-check; nothing else in kerazoo reaches into
+`keras.src`, `keras_tuner.src` or a private attribute of theirs.
+
+Nothing is imported at module import: each function imports what it needs when called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# keras-tuner 1.4.8 keeps these modules under `keras_tuner.src` with no public alias:
+# - "config": the DEBUG switch whose traceback printing `engine.quiet_tracebacks` turns off
+#   for failed trials (kerazoo records the error in trials.csv instead);
+# - "distribute.oracle_client": the gRPC client a worker uses; kerazoo's patient client
+#   subclasses it to wait for a chief still preparing its folder;
+# - "distribute.utils": `is_chief_oracle()`, which KerasTuner's own search asks as well;
+# - "distribute.oracle_chief" and "protos": the chief's gRPC servicer, which kerazoo serves
+#   itself so that a busy port is one clear error (KerasTuner's binds with SO_REUSEPORT);
+# - "engine.trial": `Trial` and `TrialStatus`, needed to hand out a STOPPED trial.
+KERAS_TUNER_MODULES = (
+    "config",
+    "distribute.oracle_client",
+    "distribute.utils",
+    "distribute.oracle_chief",
+    "protos",
+    "engine.trial",
+)
+
+
+def keras_tuner_module(name: str) -> ModuleType:
+    """`keras_tuner.src.<name>`, for one of `KERAS_TUNER_MODULES` (checked: keras-tuner 1.4.8)."""
+    if name not in KERAS_TUNER_MODULES:
+        raise ValueError(
+            f"{name} is not a keras_tuner module kerazoo has checked; add it to "
+            f"KERAS_TUNER_MODULES with the reason. Received: name={name!r}"
+        )
+    return importlib.import_module(f"keras_tuner.src.{name}")
+
+
+def is_worker(tuner) -> bool:
+    """Whether a tuner is a distributed search's worker (keras-tuner 1.4.8 `_is_worker`).
+
+    Public KerasTuner only tells the chief apart (`is_chief_oracle`); a worker must not save
+    the oracle's state (it is the chief's, over gRPC) nor count the trials started.
+    """
+    return tuner._is_worker()
+
+
+def wrapped_oracle(client):
+    """The oracle inside KerasTuner's `OracleClient` (keras-tuner 1.4.8 `_oracle`), to wrap it
+    in kerazoo's patient client."""
+    return client._oracle
+
+
+def tuner_state_file(tuner) -> str:
+    """Where a tuner saves its own state (keras-tuner 1.4.8 `_get_tuner_fname`); kerazoo
+    writes it atomically instead of in place."""
+    return tuner._get_tuner_fname()
+
+
+def symbolic_build(model, data_batch) -> None:
+    """What Keras's `fit` does before its first step (keras 3.15.1 `Model._symbolic_build`):
+    build the compiled metrics and the optimizer from one batch. The multi-worker loop needs
+    it outside `fit`, which fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)."""
+    model._symbolic_build(data_batch=data_batch)
