@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -428,21 +427,7 @@ def _move_into_place(artifact: Path, out: Path, tmp: Path) -> None:
         ) from None
 
 
-# --- what was written ----------------------------------------------------------------
-
-
-def _size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
-
-
-def _human(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # not reached
+# --- what was written ---------------------------------------------------------------
 
 
 def _shape(shape) -> str:
@@ -508,104 +493,3 @@ def tflite_interpreter(path: str | os.PathLike):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return tf.lite.Interpreter(model_path=str(path))
-
-
-# --- the command line (wired into kerazoo.cli by `add_parser`) -------------------------
-
-
-def add_parser(subparsers):
-    """Adds the `export` subcommand to `kerazoo`'s subparsers.
-
-    Args:
-        subparsers: the object returned by `parser.add_subparsers(...)`.
-
-    Returns:
-        The `export` parser; its `func` default is `run_cli`.
-
-    Example:
-
-    ```python
-    parser = argparse.ArgumentParser(prog="kerazoo")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
-    args = parser.parse_args(["export", "model.keras", "--format", "tflite"])
-    args.func(args)
-    ```
-    """
-    p = subparsers.add_parser(
-        "export",
-        help="export a .keras model for deployment (SavedModel, TFLite, ONNX)",
-        description="Export MODEL.keras (or a run folder's model.keras) as a TensorFlow "
-        "SavedModel folder, a TFLite file (builtin ops) or an ONNX file (needs tf2onnx and "
-        "onnx). Default output next to the model: <stem>_saved_model/, <stem>.tflite or "
-        "<stem>.onnx. Nothing is left behind on failure.",
-    )
-    p.add_argument("model", help="a .keras file or a run folder, e.g. runs/mnist_cnn")
-    # Formats and parts are checked by the library (not argparse choices) so a wrong value
-    # gets the same one-line error as every other bad input.
-    p.add_argument(
-        "--format",
-        required=True,
-        metavar="{saved_model,tflite,onnx}",
-        help="saved_model (folder), tflite (builtin ops) or onnx",
-    )
-    p.add_argument("--out", help="output path (default: next to the model)")
-    p.add_argument(
-        "--part",
-        metavar="{generator,discriminator,encoder,decoder}",
-        help="export one part of a GAN (generator, discriminator) or an autoencoder/VAE "
-        "(encoder, decoder)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        help="fix the batch dimension (default: any, or 1 for recurrent TFLite models)",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.set_defaults(func=run_cli)
-    return p
-
-
-def _quiet_stderr():
-    # TensorFlow logs while it loads and converts; the library's own errors say it all.
-    from kerazoo._quiet import quiet_stderr
-
-    return quiet_stderr(keep=(ValueError, ImportError))
-
-
-def run_cli(args) -> int:
-    """Runs `kerazoo export` for parsed arguments; prints what was written.
-
-    Args:
-        args: the namespace parsed by the parser from `add_parser` (model, format, out,
-            part, batch_size, overwrite).
-
-    Returns:
-        0 on success.
-
-    Raises:
-        ValueError, ImportError: for bad input (the CLI prints them on one line, exit 2).
-    """
-    notes = []
-    with _quiet_stderr(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        path = export(
-            args.model,
-            args.format,
-            args.out,
-            part=args.part,
-            overwrite=args.overwrite,
-            batch_size=args.batch_size,
-        )
-        try:
-            signature = describe(path)
-        except Exception:  # the export is written; an unreadable summary must not hide it
-            signature = []
-        notes = [str(w.message) for w in caught if "kerazoo" in (w.filename or "")]
-    for note in notes:
-        print(f"notice: {note}", file=sys.stderr)
-    kind = "folder" if path.is_dir() else "file"
-    print(f"wrote {path} ({kind}, {_human(_size(path))})")
-    for line in signature:
-        print(f"  {line}")
-    return 0

@@ -24,7 +24,6 @@ Several machines and cluster managers: see docs/distributed.md.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -38,8 +37,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-# The kerazoo commands a launched command may start with (kept equal to cli.py's by a test;
-# a static list, because building cli.py's parser imports the training modules).
+# The kerazoo commands a launched command may start with (kept equal to the CLI's by a
+# test; a static list, because no library module imports the CLI).
 KERAZOO_COMMANDS = (
     "list",
     "info",
@@ -531,64 +530,3 @@ def _status(code: int) -> tuple[int, str]:
             name = f"signal {-code}"
         return 128 - code, f"was killed by {name}"
     return code, f"exited with status {code}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Adds `kerazoo launch` to the CLI's subparsers; it runs `run_cli`."""
-    p = subparsers.add_parser(
-        "launch",
-        help="run a command as N local worker processes (multi-worker training, distributed search)",
-        description="Start N local worker processes of COMMAND with a generated TF_CONFIG "
-        "(train and other commands) or a KerasTuner chief and N workers (tune) on free "
-        "localhost ports, print their output with a [worker i] prefix, and stop all of them "
-        "when one fails. COMMAND is a kerazoo command (train, tune, ...) or any program. "
-        "Exit status: 0, the failing worker's status (128+N if killed by signal N), 124 at "
-        "--timeout, 130 on Ctrl-C, 2 for bad input.",
-        epilog="Example: kerazoo launch --workers 2 -- train mnist_cnn --epochs 3. "
-        "Several machines: docs/distributed.md.",
-    )
-    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    p.add_argument("--timeout", type=float, help="stop all after this many seconds (status 124)")
-    p.add_argument(
-        "--mode",
-        choices=MODES,
-        help="roles for a command of your own: train (TF_CONFIG) or tune (KerasTuner "
-        "chief + workers); default: tune for `tune`, else train",
-    )
-    # dest "argv": cli.py's own subparsers use dest "command" for the command's name.
-    p.add_argument(
-        "argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments"
-    )
-    p.set_defaults(func=run_cli)
-    return p
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Runs `kerazoo launch` from parsed arguments; returns the exit status.
-
-    Bad input is one line on stderr and status 2.
-    """
-    command = list(args.argv)
-    if command[:1] == ["--"]:
-        command = command[1:]
-    try:
-        return launch(command, args.workers, mode=args.mode, timeout=args.timeout)
-    except ValueError as err:
-        print(f"kerazoo launch: error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m kerazoo.launch ...`: the same as `kerazoo launch ...`."""
-    parser = argparse.ArgumentParser(prog="kerazoo")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["launch", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

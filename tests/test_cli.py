@@ -104,3 +104,76 @@ def test_info_summarises_every_part_of_two_part_models(name, parts):
     assert proc.returncode == 0, proc.stderr
     for part in parts:
         assert f'Model: "{part}"' in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The one error-to-exit table (kerazoo.cli.errors), for every command alike
+
+
+def _raises(err):
+    def command(args):
+        raise err
+
+    return command
+
+
+@pytest.mark.parametrize(
+    "make_error, status, line",
+    [
+        (lambda: ValueError("bad\n  input"), 2, "kerazoo cmd: error: bad input"),
+        (lambda: ImportError("pip install x"), 2, "kerazoo cmd: error: pip install x"),
+        (lambda: _error("kerazoo.tuning.engine", "SearchStopped", "3 failed"), 1,
+         "kerazoo cmd: stopped: 3 failed"),
+        (lambda: _error("kerazoo.training.run", "TrainingDiverged", "loss is nan"), 1,
+         "kerazoo cmd: loss is nan"),
+        (lambda: KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)  # fmt: skip
+def test_the_error_table_maps_each_error_to_one_line_and_a_status(make_error, status, line, capsys):
+    from kerazoo.cli import errors
+
+    assert errors.run_command("cmd", _raises(make_error()), None) == status
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == line + "\n"
+
+
+def _error(module: str, name: str, message: str):
+    import importlib
+
+    return getattr(importlib.import_module(module), name)(message)
+
+
+def test_other_errors_keep_their_traceback():
+    from kerazoo.cli import errors
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        errors.run_command("cmd", _raises(RuntimeError("a bug")), None)
+    with pytest.raises(KeyError):
+        errors.run_command("cmd", _raises(KeyError("x")), None)
+
+
+def test_help_and_list_import_no_tensorflow_and_no_training_code():
+    probe = (
+        "import sys, contextlib, io\n"
+        "from kerazoo.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['list'])\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'kerazoo.training.run', "
+        "'kerazoo.tuning.search') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_python_dash_m_kerazoo_is_the_same_command():
+    proc = subprocess.run(
+        [sys.executable, "-m", "kerazoo", "info", "nope_model"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("kerazoo info: error: ") and proc.stderr.count("\n") == 1

@@ -192,3 +192,27 @@ def test_a_run_killed_with_sigkill_finishes_with_resume(tmp_path):
         assert (out / name).is_file(), name
     assert not (out / "backup").exists()
     assert not list(out.glob(".*"))  # no temporary or clock file left behind
+
+
+def test_evaluate_lines_keep_a_gap_after_long_metric_names():
+    from kerazoo.cli.training import score_lines
+
+    scores = {"dataset": "mnist", "test_kl_loss": 0.5, "test_reconstruction_loss": 200.8247}
+    assert score_lines(scores) == [
+        "test_kl_loss              0.5000",
+        "test_reconstruction_loss  200.8247",
+    ]
+
+
+def test_evaluate_of_a_vae_prints_name_and_value_apart(tmp_path):
+    out = tmp_path / "vae"
+    proc = kerazoo(
+        "train", "vae", "--dataset", "mnist_sample", "--epochs", "1", "--max-examples", "200",
+        "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = kerazoo("evaluate", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("test_")]
+    assert "test_reconstruction_loss" in [row[0] for row in rows]
+    assert all(len(row) == 2 and float(row[1]) >= 0 for row in rows), proc.stdout

@@ -9,7 +9,6 @@ same TensorFlow kernels, TFLite its own float kernels.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 
@@ -18,7 +17,9 @@ import pytest
 import realdata
 
 import kerazoo
-from kerazoo.export import add_parser, describe, export, exportable_parts, run_cli
+from kerazoo.cli import build_parser
+from kerazoo.cli.deploy import run_export
+from kerazoo.export import describe, export, exportable_parts
 
 SAVED_MODEL_ATOL = 1e-5
 TFLITE_ATOL = 1e-4
@@ -327,34 +328,32 @@ def test_unwritable_output_path(cnn_file, tmp_path):
 
 
 def parse(argv):
-    parser = argparse.ArgumentParser(prog="kerazoo")
-    add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def test_cli_export_prints_what_was_written(cnn_file, tmp_path, capsys):
     path, _ = cnn_file
     out = tmp_path / "digits.tflite"
     args = parse(["export", str(path), "--format", "tflite", "--out", str(out)])
-    assert args.func is run_cli
-    assert run_cli(args) == 0
+    assert args.func is run_export
+    assert run_export(args) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(f"wrote {out} (file, ") and printed[0].endswith(" KB)")
     assert printed[1:] == [
         "  input  input (None, 28, 28, 1) float32",
         "  output output_0 (None, 10) float32",
     ]
-    # Existing output, unknown format: ValueError, which kerazoo.cli.main prints on one
+    # Existing output, unknown format: ValueError, which kerazoo.cli's error table prints on one
     # line with exit status 2.
     with pytest.raises(ValueError, match="already exists"):
-        run_cli(parse(["export", str(path), "--format", "tflite", "--out", str(out)]))
+        run_export(parse(["export", str(path), "--format", "tflite", "--out", str(out)]))
     with pytest.raises(ValueError, match="Received: format='pb'"):
-        run_cli(parse(["export", str(path), "--format", "pb"]))
+        run_export(parse(["export", str(path), "--format", "pb"]))
     with pytest.raises(ValueError, match="a folder without a model.keras"):
-        run_cli(parse(["export", str(tmp_path), "--format", "tflite"]))
+        run_export(parse(["export", str(tmp_path), "--format", "tflite"]))
     # A run folder stands for its model.keras; --overwrite replaces the earlier export.
     argv = ["export", str(path.parent), "--format", "tflite", "--out", str(out), "--overwrite"]
-    assert run_cli(parse(argv)) == 0
+    assert run_export(parse(argv)) == 0
     assert capsys.readouterr().out.startswith(f"wrote {out} ")
 
 

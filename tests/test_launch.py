@@ -1,8 +1,7 @@
 """`kerazoo launch`: real worker processes (tiny scripts reading their environment), real
 failures, timeouts and signals; no training, so no dataset is involved.
 
-The launcher runs as `python -m kerazoo.launch` (the same parser and `run_cli` as
-`kerazoo launch`).
+The launcher runs as `python -m kerazoo launch`, as the `kerazoo` command does.
 """
 
 import json
@@ -64,7 +63,7 @@ time.sleep(120)
 
 def _launch(*args, env=None, timeout=60):
     return subprocess.run(
-        [sys.executable, "-m", "kerazoo.launch", *args],
+        [sys.executable, "-m", "kerazoo", "launch", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -247,7 +246,7 @@ def test_timeout_stops_all_with_124_even_a_worker_ignoring_sigterm(tmp_path):
 def test_ctrl_c_or_sigterm_to_the_launcher_stops_the_workers(tmp_path, signum, status):
     script = _script(tmp_path, FAIL_ONE)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kerazoo.launch", "--workers", "2", "--", sys.executable,
+        [sys.executable, "-m", "kerazoo", "launch", "--workers", "2", "--", sys.executable,
          script, str(tmp_path), "0", "-"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip

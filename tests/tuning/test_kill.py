@@ -1,6 +1,6 @@
 """A search killed with SIGKILL during a trial and resumed: every trial once, retries bounded.
 
-Real processes and real kills, through the `tune` command's own parser and `run_cli`.
+Real processes and real kills, through the `kerazoo` command's entry point.
 """
 
 import json
@@ -13,11 +13,7 @@ import time
 import pytest
 from searchfiles import read_json, trial_rows
 
-WRAPPER = (
-    "import argparse, sys; from kerazoo.tuning.search import add_parser, run_cli; "
-    "p = argparse.ArgumentParser(prog='kerazoo'); add_parser(p.add_subparsers(dest='command')); "
-    "sys.exit(run_cli(p.parse_args(sys.argv[1:])))"
-)
+WRAPPER = "import sys; from kerazoo.cli import main; sys.exit(main(sys.argv[1:]))"
 ENV = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 

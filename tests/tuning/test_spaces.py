@@ -1,13 +1,11 @@
 """Search spaces: built on the registry's factories, defaults = the registered defaults."""
 
-import argparse
-
 import keras_tuner as kt
 import pytest
 
 from kerazoo import registry
+from kerazoo.cli import main
 from kerazoo.tuning import spaces
-from kerazoo.tuning.search import add_parser, run_cli
 
 TUNABLE = [n for n in registry.list_models() if registry.get_spec(n).family in spaces.SPACES]
 
@@ -26,14 +24,65 @@ def test_default_hyperparameters_build_the_registered_default_model(name):
     assert tuned.count_params() == registry.model_info(name).params
 
 
-def test_the_cell_choice_builds_the_sibling_registered_model():
+def test_the_cell_choice_is_an_argument_of_the_recurrent_builder():
     hp = kt.HyperParameters()
-    spaces.space(hp, "lstm_classifier", fix={"cell": "gru"})
-    name, overrides = spaces.model_for("lstm_classifier", spaces.space(hp, "lstm_classifier"))
-    assert name == "gru_classifier" and overrides["cell"] == "gru"
-    assert registry.create_model(name, **overrides).count_params() == (
-        registry.model_info("gru_classifier").params
+    overrides = spaces.space(hp, "lstm_classifier", fix={"cell": "gru"})
+    name, overrides = spaces.model_for("lstm_classifier", overrides)
+    assert name == "lstm_classifier" and overrides["cell"] == "gru"
+    model = registry.create_model(name, compile=False, **overrides)
+    # The name follows the cell: the very network of the registered gru_classifier.
+    assert model.name == "gru_classifier"
+    assert model.count_params() == registry.model_info("gru_classifier").params
+
+
+def test_a_space_declares_only_what_the_base_builder_takes():
+    lenet = spaces.hyperparameter_names("lenet5")
+    assert "pool" in lenet and "activation" in lenet
+    assert not {"blocks", "filters_1", "kernel_size", "dense_units", "batchnorm"} & set(lenet)
+    assert {"blocks", "filters_1", "kernel_size", "dense_units"} <= set(
+        spaces.hyperparameter_names("mnist_cnn")
     )
+    assert "noise_stddev" in spaces.hyperparameter_names("denoising_autoencoder")
+    assert "noise_stddev" not in spaces.hyperparameter_names("vae")  # the VAE has no noise
+    # The defaults are the preset's: mnist_cnn's batch norm, denoising's noise level.
+    rows = {r["name"]: r for r in spaces.describe("mnist_cnn")}
+    assert rows["batchnorm"]["default"] is True and rows["filters_2"]["default"] == 64
+    rows = {r["name"]: r for r in spaces.describe("denoising_autoencoder")}
+    assert rows["noise_stddev"]["default"] == 0.3
+
+
+@pytest.fixture
+def scratch_registry():
+    before = dict(registry._REGISTRY)
+    yield
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(before)
+
+
+def test_a_users_preset_tunes_and_a_plain_function_is_told_how(scratch_registry):
+    from kerazoo.models.cnn import cnn
+
+    registry.register_model(
+        name="spaces_test_cnn",
+        base=cnn,
+        preset={"filters": (8,), "dense_units": (24,), "name": "spaces_test_cnn"},
+        family="cnn",
+        task="classification",
+        description="A user's preset.",
+    )
+    hp = kt.HyperParameters()
+    overrides = spaces.space(hp, "spaces_test_cnn")
+    assert overrides["filters"] == (8,) and overrides["dense_units"] == (24,)
+    assert hp.get("blocks") == 1 and hp.get("filters_1") == 8
+
+    @registry.register_model(family="cnn", task="classification", description="Plain.")
+    def spaces_test_plain(**kwargs):
+        return cnn(**kwargs)
+
+    with pytest.raises(ValueError, match=r"base=.*preset=.*Received: model='spaces_test_plain'"):
+        spaces.check_tunable("spaces_test_plain")
+    with pytest.raises(ValueError, match=r"Received: model='spaces_test_plain'"):
+        spaces.space(kt.HyperParameters(), "spaces_test_plain")
 
 
 def test_fix_and_space_narrow_the_space_and_depth_gates_widths():
@@ -73,11 +122,7 @@ def test_the_dcgan_is_refused_with_the_reason():
 
 
 def _cli(*argv):
-    parser = argparse.ArgumentParser(prog="kerazoo")
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["tune", *argv])
-    assert args.func is run_cli  # the hook the kerazoo command dispatches on
-    return run_cli(args)
+    return main(["tune", *argv])  # the kerazoo command's own entry point
 
 
 def test_show_space_prints_name_type_values_default(capsys):
