@@ -51,11 +51,12 @@ format: setup
 	$(BIN)/ruff format kerazoo tests
 	$(BIN)/ruff check --fix kerazoo tests
 
-# Regenerate kerazoo/catalog.json, docs/models.md and the diagram gallery (docs/gallery.md,
-# docs/diagrams/) after adding or changing a model.
+# Regenerate kerazoo/catalog.json (shipped in the wheel), docs/models.md and the diagram
+# gallery (docs/gallery.md, docs/diagrams/) after adding or changing a model. The generators
+# live in tools/ (not installed) and read the live registry.
 catalog: setup
-	$(BIN)/python -m kerazoo.catalog
-	$(BIN)/python -m kerazoo.gallery
+	$(BIN)/python -m tools.catalog
+	$(BIN)/python -m tools.gallery
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache

@@ -22,7 +22,8 @@ import os
 # setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kerazoo.registry import (  # noqa: E402  (after the environment is set)
+from kerazoo import registry  # noqa: E402  (after the environment is set)
+from kerazoo.registry import (  # noqa: E402
     ModelInfo,
     create_model,
     list_models,
@@ -32,9 +33,13 @@ from kerazoo.registry import (  # noqa: E402  (after the environment is set)
 
 __version__ = "0.1.0"
 
+# The zoo's own models register themselves when kerazoo.models is imported (on first use).
+registry.add_builtin_modules("kerazoo.models")
+
 # Public names that live in modules importing Keras; loaded on first access.
 _LAZY = {
     "load_model": "kerazoo.saving",
+    "register_dataset": "kerazoo.data.registry",
     "train": "kerazoo.training.run",
     "evaluate": "kerazoo.training.evaluate",
     "predict": "kerazoo.training.predict",

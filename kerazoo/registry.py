@@ -1,9 +1,15 @@
 """The model registry: `register_model`, `create_model`, `list_models`, `model_info`.
 
-This module never imports Keras or TensorFlow. The zoo's own models are described by
-`kerazoo/catalog.json`, a cache generated from the live registry by
-`python -m kerazoo.catalog` (a test fails when it is stale), so listing and describing
-models costs milliseconds. Building a model imports `kerazoo.models`, which imports Keras.
+Each registration records the model's facts as data on a `ModelSpec`: its builder
+(`base`) and the arguments it passes to it (`preset`), its task, the inputs a dataset
+decides, its metrics, datasets and tiny configuration. The tuner, the catalogue, the
+gallery and the tests read the spec instead of keeping copies.
+
+This module never imports Keras, TensorFlow or a model module. The zoo's own models are
+described by `kerazoo/catalog.json` (shipped in the wheel), generated from the live registry
+by `make catalog` (a test fails when it is stale), so listing and describing models costs
+milliseconds. Building a model imports the built-in model modules, which the top-level
+package names (`add_builtin_modules`), and with them Keras.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import importlib
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,13 +31,55 @@ TASKS = ("classification", "regression", "reconstruction", "generation")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
-# name -> ModelSpec, filled by @register_model when a models module is imported.
+# What a model takes from its dataset when its registration does not say (a user's model):
+# the usual factory arguments of each task. The zoo's own models all declare `inputs`.
+DEFAULT_INPUTS = {
+    "classification": ("input_shape", "num_classes"),
+    "regression": ("input_shape",),
+    "reconstruction": ("input_shape",),
+    "generation": ("image_shape",),
+}
+# Every factory argument a dataset can decide (see `ModelSpec.inputs`).
+DATASET_INPUTS = (
+    "input_shape",
+    "image_shape",
+    "num_classes",
+    "vocab_size",
+    "sequence_length",
+    "horizon",
+)
+
+# name -> ModelSpec, filled by `register_model` when a models module is imported.
 _REGISTRY: dict[str, ModelSpec] = {}
+# Modules whose import registers the zoo's own models. The registry never names them: the
+# top-level package supplies them (`add_builtin_modules`), so the registry imports no model
+# module and the models import the registry without a cycle.
+_BUILTIN_MODULES: list[str] = []
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """What `@register_model` records about one registered name."""
+    """What `register_model` records about one registered name: the model's facts as data.
+
+    Attributes:
+        name: the registered name.
+        fn: the entry function (`kerazoo.<name>`), returning a `keras.Model`.
+        family: the family the model belongs to.
+        task: `classification`, `regression`, `reconstruction` or `generation`.
+        description: one line saying what the model is.
+        reference: the paper or classic source it follows.
+        datasets: dataset names the model fits; the first is its default.
+        tiny: overrides giving a small, fast configuration of the same architecture.
+        base: the builder the entry calls (`kerazoo.models.cnn.cnn` for `mnist_cnn`; the
+            entry itself for a registered builder), or None for a `(**kwargs)` function
+            whose arguments cannot be read.
+        preset: the arguments the entry passes to `base` (e.g. mnist_cnn's filters,
+            batchnorm, dense_units, dropout and name); `{}` for a registered builder.
+        fixed: preset arguments a caller cannot change (resnet20's `depth`).
+        inputs: the factory arguments a dataset decides, e.g. `("input_shape",
+            "num_classes")`, `("vocab_size", "sequence_length", "num_classes")`.
+        metrics: the metric names, besides the loss, the compiled model reports.
+    """
 
     name: str
     fn: Callable[..., Any]
@@ -40,6 +89,25 @@ class ModelSpec:
     reference: str
     datasets: tuple[str, ...]
     tiny: dict
+    base: Callable[..., Any] | None = None
+    preset: dict = dataclasses.field(default_factory=dict)
+    fixed: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+
+    @property
+    def builtin(self) -> bool:
+        """True for the zoo's own models (registered by a `kerazoo.` module)."""
+        return self.fn.__module__.startswith("kerazoo.")
+
+    def arguments(self) -> dict:
+        """The entry's keyword arguments and their default values (the preset's values for
+        a preset, fixed ones included); `{}` when the entry takes only `**kwargs`."""
+        if self.base is None:
+            return {}
+        params = inspect.signature(self.fn).parameters.values()
+        defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        return defaults | {arg: self.preset[arg] for arg in self.fixed}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +126,8 @@ class ModelInfo:
         num_classes: number of classes for classifiers, else None.
         params: total parameter count of the default model.
         datasets: dataset names the model fits, the first being its default.
+        inputs: the factory arguments a dataset decides (see `ModelSpec.inputs`).
+        metrics: metric names, besides the loss, the compiled model reports.
     """
 
     name: str
@@ -70,6 +140,8 @@ class ModelInfo:
     num_classes: int | None
     params: int
     datasets: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -78,18 +150,46 @@ class ModelInfo:
 def register_model(
     fn: Callable | None = None,
     *,
-    family: str,
-    task: str,
+    family: str | None = None,
+    task: str | None = None,
     description: str,
     reference: str = "",
     datasets: tuple[str, ...] | list[str] = (),
     tiny: dict | None = None,
     name: str | None = None,
+    base: Callable | None = None,
+    preset: dict | None = None,
+    fixed: tuple[str, ...] | list[str] = (),
+    inputs: tuple[str, ...] | list[str] | None = None,
+    metrics: tuple[str, ...] | list[str] | None = None,
 ):
-    """Decorator that adds a model factory to the zoo under its function name.
+    """Adds a model to the zoo: a builder function, or a preset of arguments for one.
+
+    Two forms. As a decorator on a builder (keyword-only arguments, returns a
+    `keras.Model`), registered under the function's name:
+
+    ```python
+    @register_model(family="cnn", task="classification", description="...")
+    def cnn(*, input_shape=(28, 28, 1), num_classes=10, filters=(32, 64), ...): ...
+    ```
+
+    As a preset: a dict of arguments for an existing builder. It returns the generated
+    entry function, whose signature is the builder's keyword arguments with the preset's
+    values as defaults and whose docstring is the description plus the builder's Args:
+
+    ```python
+    mnist_cnn = register_model(
+        name="mnist_cnn", base=cnn, preset={"filters": (32, 64), "batchnorm": True},
+        family="cnn", task="classification", description="MNIST convnet preset.",
+    )
+    ```
+
+    A preset's family, task, inputs and metrics default to those of its base when the
+    base is itself registered. Only models with a readable base (a builder, or a preset)
+    can be tuned: the tuner reads the base's arguments and the preset's values.
 
     Args:
-        fn: the factory; it takes keyword-only arguments and returns a `keras.Model`.
+        fn: the builder (decorator form); omit it with `base`.
         family: the family the model belongs to (snake_case).
         task: one of `classification`, `regression`, `reconstruction`, `generation`.
         description: one line saying what the model is.
@@ -97,54 +197,253 @@ def register_model(
         datasets: dataset names the model fits; the first is its default.
         tiny: overrides giving a small, fast configuration of the same architecture
             (the test suite builds and trains every model with them).
-        name: registered name; defaults to the function's name.
+        name: registered name; the function's name in the decorator form, required with
+            `base`.
+        base: the builder a preset passes its arguments to.
+        preset: the arguments passed to `base`; a caller's arguments override them.
+        fixed: preset arguments a caller may not override (resnet20's `depth`).
+        inputs: the factory arguments a dataset decides (`input_shape`, `num_classes`,
+            `vocab_size`, `sequence_length`, `horizon`, `image_shape`); by default the
+            base's, else the task's usual ones (`DEFAULT_INPUTS`).
+        metrics: metric names, besides the loss, the compiled model reports (offered as
+            tuning objectives); by default the base's, else none.
 
     Returns:
-        The factory, unchanged.
+        The entry function: in the decorator form the builder itself, wrapped so that an
+        argument it does not take is the same ValueError as in `create_model` (a
+        `(**kwargs)` function is returned unchanged); in the preset form the generated one.
 
     Raises:
-        ValueError: if the name is not lowercase snake_case, is already registered,
-            or the family or task is invalid.
+        ValueError: if the name is not lowercase snake_case or is already registered, the
+            family or task is invalid, or the preset names an argument the base lacks.
 
     Example:
 
     ```python
-    @register_model(family="mlp", task="classification", description="My MLP.")
-    def my_mlp(**kwargs):
-        return kerazoo.models.mlp.mlp(hidden_units=(32,), **kwargs)
+    from kerazoo.models.cnn import cnn
+
+    my_cnn = kerazoo.register_model(
+        name="my_cnn", base=cnn, preset={"filters": (16, 32), "name": "my_cnn"},
+        description="A narrower convnet.", datasets=("mnist_sample",),
+    )
     ```
     """
+    module = sys._getframe(1).f_globals.get("__name__", "__main__")
+    facts = {
+        "family": family,
+        "task": task,
+        "description": description,
+        "reference": reference,
+        "datasets": tuple(datasets),
+        "tiny": dict(tiny or {}),
+        "inputs": inputs,
+        "metrics": metrics,
+    }
+    if base is not None:
+        if fn is not None:
+            raise ValueError(
+                "Give either a builder to decorate or base= and preset=, not both. "
+                f"Received: fn={getattr(fn, '__name__', fn)!r}"
+            )
+        if name is None:
+            raise ValueError("A preset needs a name. Received: name=None")
+        entry = _preset_entry(name, base, dict(preset or {}), tuple(fixed), module, description)
+        _add(name, entry, base=base, preset=dict(preset or {}), fixed=tuple(fixed), **facts)
+        return entry
+    if preset or fixed:
+        raise ValueError(f"preset and fixed need base=. Received: preset={preset!r}")
 
     def decorator(f: Callable) -> Callable:
         reg_name = name or f.__name__
-        if not _NAME_RE.match(reg_name):
-            raise ValueError(
-                "Model names must be lowercase snake_case (letters, digits, underscores). "
-                f"Received: name={reg_name!r}"
-            )
-        if reg_name in _REGISTRY:
-            raise ValueError(
-                f"A model named {reg_name!r} is already registered "
-                f"(by {_REGISTRY[reg_name].fn.__module__}). Choose another name. "
-                f"Received: name={reg_name!r}"
-            )
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}. Received: task={task!r}")
-        if not _NAME_RE.match(family or ""):
-            raise ValueError(f"family must be lowercase snake_case. Received: family={family!r}")
-        _REGISTRY[reg_name] = ModelSpec(
-            name=reg_name,
-            fn=f,
-            family=family,
-            task=task,
-            description=description,
-            reference=reference,
-            datasets=tuple(datasets),
-            tiny=dict(tiny or {}),
-        )
-        return f
+        signature = inspect.signature(f)
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+            # A `(**kwargs)` function: its arguments cannot be read (nor tuned).
+            _add(reg_name, f, base=None, preset={}, fixed=(), **facts)
+            return f
+
+        @functools.wraps(f)
+        def entry(**overrides):
+            # The same ValueError as create_model for an argument the builder lacks.
+            _check_overrides(reg_name, signature, overrides, fixed={})
+            return f(**overrides)
+
+        _add(reg_name, entry, base=entry, preset={}, fixed=(), **facts)
+        return entry
 
     return decorator(fn) if fn is not None else decorator
+
+
+def _add(name: str, entry: Callable, *, family, task, inputs, metrics, **facts) -> None:
+    """Validates a registration and records its `ModelSpec`."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            "Model names must be lowercase snake_case (letters, digits, underscores). "
+            f"Received: name={name!r}"
+        )
+    if name in _REGISTRY:
+        raise ValueError(
+            f"A model named {name!r} is already registered "
+            f"(by {_REGISTRY[name].fn.__module__}). Choose another name. Received: name={name!r}"
+        )
+    parent = next((s for s in _REGISTRY.values() if s.fn is facts["base"]), None)
+    if parent is not None and parent.name != name:
+        family = parent.family if family is None else family
+        task = parent.task if task is None else task
+        inputs = parent.inputs if inputs is None else inputs
+        metrics = parent.metrics if metrics is None else metrics
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}. Received: task={task!r}")
+    if not isinstance(family, str) or not _NAME_RE.match(family):
+        raise ValueError(f"family must be lowercase snake_case. Received: family={family!r}")
+    inputs = DEFAULT_INPUTS[task] if inputs is None else tuple(inputs)
+    unknown = [arg for arg in inputs if arg not in DATASET_INPUTS]
+    if unknown:
+        raise ValueError(
+            f"inputs must be among {DATASET_INPUTS}. Received: inputs={tuple(inputs)!r}"
+        )
+    _REGISTRY[name] = ModelSpec(
+        name=name,
+        fn=entry,
+        family=family,
+        task=task,
+        inputs=inputs,
+        metrics=tuple(metrics or ()),
+        **facts,
+    )
+
+
+def unregister_model(name: str) -> None:
+    """Removes a model registered by user code (tests and notebooks re-registering).
+
+    Raises:
+        ValueError: for a name that is not registered, or one of the zoo's own models.
+    """
+    spec = _REGISTRY.get(name)
+    if spec is None or spec.builtin:
+        raise ValueError(
+            f"Only a model registered by user code can be unregistered. Received: name={name!r}"
+        )
+    del _REGISTRY[name]
+
+
+# --- the entry function generated for a preset ---------------------------------------------
+
+_SECTION_RE = re.compile(r"^(Args|Returns|Raises|Example|Examples):\s*$")
+
+
+def _doc_sections(doc: str | None) -> dict[str, list[str]]:
+    """A Keras-style docstring split into its summary ("") and its named sections."""
+    sections: dict[str, list[str]] = {"": []}
+    current = ""
+    for line in inspect.cleandoc(doc or "").splitlines():
+        match = _SECTION_RE.match(line)
+        if match:
+            current = match.group(1)
+            sections[current] = []
+        else:
+            sections[current].append(line)
+    return {key: lines for key, lines in sections.items()}
+
+
+def _without_args(lines: list[str], drop: set[str]) -> list[str]:
+    """An Args section without the entries of the arguments in `drop`."""
+    out, skipping = [], False
+    for line in lines:
+        entry = re.match(r"^    (\w+):", line)
+        if entry:
+            skipping = entry.group(1) in drop
+        if not skipping:
+            out.append(line)
+    return out
+
+
+def _preset_doc(name: str, base: Callable, preset: dict, fixed: tuple, description: str) -> str:
+    sections = _doc_sections(base.__doc__)
+    path = f"{base.__module__}.{base.__qualname__}"
+    settings = ", ".join(f"{k}={v!r}" for k, v in preset.items() if k not in fixed)
+    lines = [description, "", f"A preset of `{path}` with {settings or 'its defaults'}."]
+    for arg in fixed:
+        lines.append(
+            f"Its `{arg}` is fixed at {preset[arg]!r}; call `{base.__name__}({arg}=...)` for "
+            "another one."
+        )
+    lines += ["Every argument below can be overridden; the defaults are the preset's.", ""]
+    for section in ("Args", "Returns", "Raises"):
+        body = sections.get(section)
+        if body is None:
+            continue
+        if section == "Args":
+            body = _without_args(body, set(fixed))
+        lines += [f"{section}:", *body]
+        if lines[-1].strip():
+            lines.append("")
+    lines += [
+        "Example:",
+        "",
+        "```python",
+        f"model = kerazoo.{name}()   # the same as kerazoo.create_model({name!r})",
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _preset_entry(
+    name: str, base: Callable, preset: dict, fixed: tuple, module: str, description: str
+) -> Callable:
+    """The entry function of a preset: `base(**(preset | overrides))` with a real
+    signature (the base's keyword arguments, the preset's values as defaults) and doc."""
+    params = inspect.signature(base).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = sorted(set(preset) - set(params))
+    if unknown and not takes_any:
+        raise ValueError(
+            f"The preset of {name} sets {unknown[0]!r}, which {base.__name__} does not take. "
+            f"Received: preset={preset!r}"
+        )
+    if set(fixed) - set(preset):
+        raise ValueError(f"Every fixed argument needs a preset value. Received: fixed={fixed!r}")
+    signature = inspect.Signature(
+        [
+            p.replace(default=preset.get(p.name, p.default))
+            for p in params.values()
+            if p.name not in fixed
+        ],
+        return_annotation=inspect.signature(base).return_annotation,
+    )
+
+    def entry(**overrides):
+        _check_overrides(name, signature, overrides, fixed={k: preset[k] for k in fixed}, base=base)
+        return base(**(preset | overrides))
+
+    entry.__name__ = entry.__qualname__ = name
+    entry.__module__ = module
+    entry.__signature__ = signature
+    entry.__doc__ = _preset_doc(name, base, preset, fixed, description)
+    return entry
+
+
+def _check_overrides(
+    name: str, signature: inspect.Signature, overrides: dict, *, fixed: dict, base=None
+) -> None:
+    """One ValueError for an argument a model does not take or may not change."""
+    for arg in overrides:
+        if arg in fixed:
+            raise ValueError(
+                f"{name} has a fixed {arg}={fixed[arg]!r}; call {base.__name__}({arg}=...) for "
+                f"another one. Received: {arg}={overrides[arg]!r}"
+            )
+    params = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [arg for arg in overrides if arg not in params]
+    if unknown:
+        arg = unknown[0]
+        close = difflib.get_close_matches(arg, list(params), n=1, cutoff=0.7)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"{name} does not take the argument {arg!r}.{hint} It takes: "
+            f"{', '.join(params)} (see help(kerazoo.{name})). Received: {arg}={overrides[arg]!r}"
+        )
 
 
 def _natural_key(name: str) -> list:
@@ -160,14 +459,21 @@ def _catalog() -> dict[str, dict]:
     return {entry["name"]: entry for entry in entries}
 
 
+def add_builtin_modules(*modules: str) -> None:
+    """Names modules whose import registers the zoo's own models (`kerazoo/__init__.py`
+    names `kerazoo.models`); they are imported the first time a model is needed."""
+    _BUILTIN_MODULES.extend(m for m in modules if m not in _BUILTIN_MODULES)
+
+
 def _load_builtin_models() -> None:
-    # Importing the package registers every built-in family (and imports Keras).
-    importlib.import_module("kerazoo.models")
+    # Importing them registers every built-in family (and imports Keras).
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def _all_names() -> set[str]:
     if not _catalog():
-        # No catalogue yet (a fresh checkout before `python -m kerazoo.catalog`).
+        # No catalogue yet (a checkout before its first `make catalog`).
         _load_builtin_models()
     return set(_catalog()) | set(_REGISTRY)
 
@@ -252,28 +558,20 @@ def create_model(name: str, /, **overrides):
     ```
     """
     spec = get_spec(name)
-    params = inspect.signature(spec.fn).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if not takes_any:
-        unknown = sorted(set(overrides) - set(params))
-        if unknown:
-            arg = unknown[0]
-            raise ValueError(
-                f"{name} does not take the argument {arg!r}. Received: {arg}={overrides[arg]!r}. "
-                f"Accepted: {', '.join(sorted(params))}"
-            )
+    fixed = {arg: spec.preset[arg] for arg in spec.fixed}
+    _check_overrides(name, inspect.signature(spec.fn), overrides, fixed=fixed, base=spec.base)
     try:
         return spec.fn(**overrides)
     except TypeError as err:
-        # Registered entries pass **kwargs on to their family factory, so an unknown
-        # argument surfaces there as a TypeError; report it in the zoo's terms.
+        # A user's `(**kwargs)` entry passes its arguments on to a factory, so an unknown
+        # one surfaces there as a TypeError; report it in the zoo's terms.
         match = re.search(r"unexpected keyword argument '(\w+)'", str(err))
         if not match or match.group(1) not in overrides:
             raise
         arg = match.group(1)
         raise ValueError(
-            f"{name} does not take the argument {arg!r}. Received: {arg}={overrides[arg]!r}. "
-            f"See help(kerazoo.{name}) for the arguments it takes."
+            f"{name} does not take the argument {arg!r} (see help(kerazoo.{name})). "
+            f"Received: {arg}={overrides[arg]!r}"
         ) from None
 
 
@@ -302,6 +600,8 @@ def describe_built_model(spec: ModelSpec, model) -> dict:
         "num_classes": num_classes,
         "params": int(model.count_params()),
         "datasets": list(spec.datasets),
+        "inputs": list(spec.inputs),
+        "metrics": list(spec.metrics),
     }
 
 
@@ -320,6 +620,8 @@ def _info_from_entry(entry: dict) -> ModelInfo:
         num_classes=entry["num_classes"],
         params=entry["params"],
         datasets=tuple(entry["datasets"]),
+        inputs=tuple(entry.get("inputs", ())),
+        metrics=tuple(entry.get("metrics", ())),
     )
 
 
@@ -350,7 +652,7 @@ def model_info(name: str) -> ModelInfo:
     """
     entry = _catalog().get(name)
     spec = _REGISTRY.get(name)
-    if entry is not None and (spec is None or spec.fn.__module__.startswith("kerazoo.")):
+    if entry is not None and (spec is None or spec.builtin):
         return _info_from_entry(entry)
     spec = get_spec(name)  # a user's model (or an unknown name: close matches)
     return _info_from_entry(describe_built_model(spec, spec.fn(compile=False)))

@@ -296,6 +296,8 @@ def _common_args(activation, kernel_initializer, optimizer, learning_rate, laten
     reference="Hinton & Salakhutdinov 2006; Chollet 2016, 'Building Autoencoders in Keras'",
     datasets=_DATASETS,
     tiny={"hidden_units": (16,), "latent_dim": 8},
+    inputs=("input_shape",),
+    metrics=("mae",),
 )
 def dense_autoencoder(
     *,
@@ -402,6 +404,8 @@ def dense_autoencoder(
     reference="Masci et al. 2011, 'Stacked Convolutional Auto-Encoders'; Keras example 'Convolutional autoencoder'",
     datasets=_DATASETS,
     tiny={"filters": (4, 8), "latent_dim": 8},
+    inputs=("input_shape",),
+    metrics=("mae",),
 )
 def conv_autoencoder(
     *,
@@ -493,17 +497,15 @@ def conv_autoencoder(
     )
 
 
-@register_model(
-    family="autoencoder",
-    task="reconstruction",
+denoising_autoencoder = register_model(
+    name="denoising_autoencoder",
+    base=conv_autoencoder,
+    preset={"noise_stddev": 0.3, "name": "denoising_autoencoder"},
     description="Denoising conv autoencoder: Gaussian noise (std 0.3, training only) before the encoder.",
     reference="Vincent et al. 2008, 'Extracting and Composing Robust Features with Denoising Autoencoders'",
     datasets=_DATASETS,
     tiny={"filters": (4, 8), "latent_dim": 8},
 )
-def denoising_autoencoder(**kwargs) -> keras.Model:
-    settings = {"noise_stddev": 0.3, "name": "denoising_autoencoder"}
-    return conv_autoencoder(**(settings | kwargs))
 
 
 @register_model(
@@ -513,6 +515,8 @@ def denoising_autoencoder(**kwargs) -> keras.Model:
     reference="Kingma & Welling 2014, 'Auto-Encoding Variational Bayes'; Keras example 'Variational AutoEncoder'",
     datasets=_DATASETS,
     tiny={"filters": (4, 8), "hidden_units": (8,), "latent_dim": 2},
+    inputs=("input_shape",),
+    metrics=(),
 )
 def vae(
     *,

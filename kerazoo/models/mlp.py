@@ -21,6 +21,8 @@ HEADS = ("classification", "binary", "regression")
     description="Fully connected classifier: flatten, one hidden ReLU layer of 128, softmax.",
     reference="Rumelhart, Hinton & Williams 1986, 'Learning representations by back-propagating errors'",
     datasets=("mnist", "fashion_mnist"),
+    inputs=("input_shape", "num_classes"),
+    metrics=("accuracy",),
 )
 def mlp(
     *,
@@ -126,47 +128,38 @@ def mlp(
     )
 
 
-@register_model(
-    family="mlp",
-    task="classification",
+mnist_mlp = register_model(
+    name="mnist_mlp",
+    base=mlp,
+    preset={"hidden_units": (512, 256), "dropout": 0.2, "name": "mnist_mlp"},
     description="MNIST MLP preset: 512-256 ReLU hidden layers with dropout 0.2.",
     reference="Keras example 'mnist_mlp' (after Simard et al. 2003)",
     datasets=("mnist", "fashion_mnist"),
 )
-def mnist_mlp(**kwargs) -> keras.Model:
-    settings = {"hidden_units": (512, 256), "dropout": 0.2, "name": "mnist_mlp"}
-    return mlp(**(settings | kwargs))
 
-
-@register_model(
-    family="mlp",
-    task="classification",
+binary_mlp = register_model(
+    name="binary_mlp",
+    base=mlp,
+    preset={"input_shape": (10,), "hidden_units": (64, 32), "head": "binary", "name": "binary_mlp"},
     description="The basics-course binary classifier: 10 inputs, 64-32 ReLU, 1 sigmoid unit.",
     reference="Deep-learning-basics lesson 40: Sequential Dense(64)-Dense(32)-Dense(1, sigmoid)",
     datasets=("breast_cancer",),
+    inputs=("input_shape",),
 )
-def binary_mlp(**kwargs) -> keras.Model:
-    settings = {
-        "input_shape": (10,),
-        "hidden_units": (64, 32),
-        "head": "binary",
-        "name": "binary_mlp",
-    }
-    return mlp(**(settings | kwargs))
 
-
-@register_model(
-    family="mlp",
-    task="regression",
-    description="The basics-course regressor: 10 inputs, 32 ReLU, 1 linear output.",
-    reference="Deep-learning-basics lesson 3: SimpleNN Linear(10, 32)-ReLU-Linear(32, 1)",
-    datasets=("diabetes",),
-)
-def regression_mlp(**kwargs) -> keras.Model:
-    settings = {
+regression_mlp = register_model(
+    name="regression_mlp",
+    base=mlp,
+    preset={
         "input_shape": (10,),
         "hidden_units": (32,),
         "head": "regression",
         "name": "regression_mlp",
-    }
-    return mlp(**(settings | kwargs))
+    },
+    task="regression",
+    description="The basics-course regressor: 10 inputs, 32 ReLU, 1 linear output.",
+    reference="Deep-learning-basics lesson 3: SimpleNN Linear(10, 32)-ReLU-Linear(32, 1)",
+    datasets=("diabetes",),
+    inputs=("input_shape",),
+    metrics=("mae",),
+)

@@ -205,18 +205,13 @@ def resnet(
     )
 
 
-def _resnet(depth: int, /, **kwargs) -> keras.Model:
-    if "depth" in kwargs:
-        raise ValueError(
-            f"resnet{depth} has a fixed depth; call resnet(depth=...) for another one. "
-            f"Received: depth={kwargs['depth']!r}"
-        )
-    return resnet(**({"depth": depth, "name": f"resnet{depth}"} | kwargs))
-
-
 def _register(depth: int):
-    """The registration of resnet{depth}, sharing one description and tiny config."""
+    """Registers resnet{depth}: the builder with its depth fixed, one shared description."""
     return register_model(
+        name=f"resnet{depth}",
+        base=resnet,
+        preset={"depth": depth, "name": f"resnet{depth}"},
+        fixed=("depth",),
         family="resnet",
         task="classification",
         description=f"CIFAR ResNet-{depth}: {DEPTHS[depth]} basic block(s) per stage at "
@@ -226,34 +221,14 @@ def _register(depth: int):
         datasets=("fashion_mnist", "mnist", "mnist_sample"),
         # Same depth and topology, a quarter of the width: 28x28 digits, < 60k parameters.
         tiny={"input_shape": (28, 28, 1), "num_classes": 10, "base_filters": 4},
+        inputs=("input_shape", "num_classes"),
+        metrics=("accuracy",),
     )
 
 
-@_register(8)
-def resnet8(**kwargs) -> keras.Model:
-    return _resnet(8, **kwargs)
-
-
-@_register(14)
-def resnet14(**kwargs) -> keras.Model:
-    return _resnet(14, **kwargs)
-
-
-@_register(20)
-def resnet20(**kwargs) -> keras.Model:
-    return _resnet(20, **kwargs)
-
-
-@_register(32)
-def resnet32(**kwargs) -> keras.Model:
-    return _resnet(32, **kwargs)
-
-
-@_register(44)
-def resnet44(**kwargs) -> keras.Model:
-    return _resnet(44, **kwargs)
-
-
-@_register(56)
-def resnet56(**kwargs) -> keras.Model:
-    return _resnet(56, **kwargs)
+resnet8 = _register(8)
+resnet14 = _register(14)
+resnet20 = _register(20)
+resnet32 = _register(32)
+resnet44 = _register(44)
+resnet56 = _register(56)

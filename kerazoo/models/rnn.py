@@ -19,9 +19,6 @@ from kerazoo.registry import register_model
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
-_CLASSIFIER_TINY = {"vocab_size": 2000, "sequence_length": 32, "embedding_dim": 16, "units": (16,)}
-_FORECASTER_TINY = {"units": (16,)}
-
 
 def _check_cell(cell) -> str:
     return c.check_choice(cell, "cell", tuple(CELLS))
@@ -31,16 +28,6 @@ def _check_flag(value, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False. Received: {name}={value!r}")
     return value
-
-
-def _fixed_cell(kwargs: dict, cell: str, model: str) -> dict:
-    """Settings for a registered name whose cell is part of the name."""
-    if kwargs.get("cell", cell) != cell:
-        raise ValueError(
-            f"{model} always uses cell={cell!r}; use recurrent_classifier or "
-            f"recurrent_forecaster to choose the cell. Received: cell={kwargs['cell']!r}"
-        )
-    return {"cell": cell, "name": model}
 
 
 def _recurrent_stack(
@@ -248,49 +235,57 @@ def recurrent_forecaster(
     )
 
 
-@register_model(
-    family="rnn",
-    task="classification",
+# The models' names follow their cell (`name=None`), so a tuner's cell choice builds
+# gru_classifier's network from lstm_classifier.
+_CLASSIFIER = {
+    "family": "rnn",
+    "task": "classification",
+    "datasets": ("fortunes_lang",),
+    "tiny": {"vocab_size": 2000, "sequence_length": 32, "embedding_dim": 16, "units": (16,)},
+    "inputs": ("vocab_size", "sequence_length", "num_classes"),
+    "metrics": ("accuracy",),
+}
+_FORECASTER = {
+    "family": "rnn",
+    "task": "regression",
+    "datasets": ("sunspots",),
+    "tiny": {"units": (16,)},
+    "inputs": ("input_shape", "horizon"),
+    "metrics": ("mae",),
+}
+
+lstm_classifier = register_model(
+    name="lstm_classifier",
+    base=recurrent_classifier,
+    preset={"cell": "lstm"},
     description="Text classifier: masked word embedding 64, LSTM 64, softmax over 4 languages.",
     reference="Hochreiter & Schmidhuber 1997, 'Long Short-Term Memory'",
-    datasets=("fortunes_lang",),
-    tiny=_CLASSIFIER_TINY,
+    **_CLASSIFIER,
 )
-def lstm_classifier(**kwargs) -> keras.Model:
-    return recurrent_classifier(**(_fixed_cell(kwargs, "lstm", "lstm_classifier") | kwargs))
 
-
-@register_model(
-    family="rnn",
-    task="classification",
+gru_classifier = register_model(
+    name="gru_classifier",
+    base=recurrent_classifier,
+    preset={"cell": "gru"},
     description="Text classifier: masked word embedding 64, GRU 64, softmax over 4 languages.",
     reference="Cho et al. 2014, 'Learning Phrase Representations using RNN Encoder-Decoder'",
-    datasets=("fortunes_lang",),
-    tiny=_CLASSIFIER_TINY,
+    **_CLASSIFIER,
 )
-def gru_classifier(**kwargs) -> keras.Model:
-    return recurrent_classifier(**(_fixed_cell(kwargs, "gru", "gru_classifier") | kwargs))
 
-
-@register_model(
-    family="rnn",
-    task="regression",
+lstm_forecaster = register_model(
+    name="lstm_forecaster",
+    base=recurrent_forecaster,
+    preset={"cell": "lstm"},
     description="Forecaster: 24 past values through LSTM 64, one linear output per future step.",
     reference="Hochreiter & Schmidhuber 1997, 'Long Short-Term Memory'",
-    datasets=("sunspots",),
-    tiny=_FORECASTER_TINY,
+    **_FORECASTER,
 )
-def lstm_forecaster(**kwargs) -> keras.Model:
-    return recurrent_forecaster(**(_fixed_cell(kwargs, "lstm", "lstm_forecaster") | kwargs))
 
-
-@register_model(
-    family="rnn",
-    task="regression",
+gru_forecaster = register_model(
+    name="gru_forecaster",
+    base=recurrent_forecaster,
+    preset={"cell": "gru"},
     description="Forecaster: 24 past values through GRU 64, one linear output per future step.",
     reference="Cho et al. 2014, 'Learning Phrase Representations using RNN Encoder-Decoder'",
-    datasets=("sunspots",),
-    tiny=_FORECASTER_TINY,
+    **_FORECASTER,
 )
-def gru_forecaster(**kwargs) -> keras.Model:
-    return recurrent_forecaster(**(_fixed_cell(kwargs, "gru", "gru_forecaster") | kwargs))

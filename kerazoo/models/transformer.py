@@ -38,6 +38,8 @@ from kerazoo.registry import register_model
         "ff_dim": 32,
         "num_blocks": 1,
     },
+    inputs=("vocab_size", "sequence_length", "num_classes"),
+    metrics=("accuracy",),
 )
 def transformer_classifier(
     *,

@@ -2,9 +2,14 @@
 
 One function per family, `<family>_space(hp, name) -> dict`, declares the family's
 hyperparameters on a KerasTuner `HyperParameters` object and returns keyword arguments for
-`kerazoo.create_model(name, ...)`: there is no second model definition. Every
-hyperparameter's default is the registered model's own default, so the default values build
-exactly the registered default model (tested by parameter count for every supported name).
+`kerazoo.create_model(name, ...)`: there is no second model definition. Everything comes
+from the registry's spec of `name`: a hyperparameter is declared only when the spec's base
+builder takes that argument (lenet5's builder takes no `filters`, so it gets no filter
+search), and its default is the model's own value (the preset's, else the builder's), so
+the default values build exactly the registered default model (tested by parameter count
+for every tunable name). A model registered by user code tunes the same way, as long as
+its registration names a base (`register_model(name=..., base=..., preset=...)`) or
+decorates a builder with keyword arguments.
 
 Tuple arguments (`hidden_units`, `filters`, `units`) are tuned as a depth (`layers`,
 `blocks`) plus one width per layer (`units_1`, `units_2`, ...); a width exists only for
@@ -19,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import inspect
 from collections.abc import Callable, Iterable
 
 from kerazoo import registry
@@ -48,47 +52,24 @@ REFUSED = {
 # The registered models' defaults
 
 
-def _base_factory(name: str) -> tuple[Callable, dict]:
-    """The family factory behind a registered name and the preset that name passes to it.
-
-    The presets are the registered wrappers' settings (e.g. `mnist_mlp` is `mlp` with
-    512-256 units and dropout 0.2); the parameter-count test fails if they drift apart.
-    """
-    from kerazoo.models import autoencoder, cnn, mlp, resnet, rnn, transformer
-
-    spec = registry.get_spec(name)
-    presets: dict[str, tuple[Callable, dict]] = {
-        "mnist_mlp": (mlp.mlp, {"hidden_units": (512, 256), "dropout": 0.2}),
-        "binary_mlp": (mlp.mlp, {"hidden_units": (64, 32)}),
-        "regression_mlp": (mlp.mlp, {"hidden_units": (32,)}),
-        "mnist_cnn": (cnn.cnn, dict(cnn._MNIST_CNN)),
-        "fashion_cnn": (cnn.cnn, dict(cnn._MNIST_CNN)),
-        "denoising_autoencoder": (autoencoder.conv_autoencoder, {"noise_stddev": 0.3}),
-        "lstm_classifier": (rnn.recurrent_classifier, {"cell": "lstm"}),
-        "gru_classifier": (rnn.recurrent_classifier, {"cell": "gru"}),
-        "lstm_forecaster": (rnn.recurrent_forecaster, {"cell": "lstm"}),
-        "gru_forecaster": (rnn.recurrent_forecaster, {"cell": "gru"}),
-    }
-    if name in presets:
-        return presets[name]
-    if spec.family == "resnet":
-        return resnet.resnet, {}
-    if spec.fn.__name__ == name:
-        return spec.fn, {}
-    del transformer  # imported so that every family module is registered
-    raise ValueError(f"{name} has no search space yet. Received: model={name!r}")
-
-
 def model_defaults(name: str) -> dict:
-    """The factory arguments of the registered model `name` in its default configuration."""
-    fn, preset = _base_factory(name)
-    signature = inspect.signature(fn)
-    defaults = {
-        p.name: p.default
-        for p in signature.parameters.values()
-        if p.default is not inspect.Parameter.empty
-    }
-    return defaults | preset
+    """The tunable factory arguments of the registered model `name` and their default
+    values: the preset's over the base builder's (arguments the preset fixes left out).
+
+    Raises:
+        ValueError: for a model registered without a readable base (see `check_tunable`).
+    """
+    spec = registry.get_spec(name)
+    if spec.base is None:
+        raise ValueError(
+            f"{name} was registered as a (**kwargs) function, so the tuner cannot see its "
+            "arguments. To tune it, register it as a preset of its family's builder, e.g. "
+            f"register_model(name={name!r}, base=kerazoo.models.cnn.cnn, preset={{...}}, "
+            "family=..., task=..., description=...), or decorate a builder that takes "
+            f"keyword arguments. Received: model={name!r}"
+        )
+    arguments = spec.arguments()
+    return {arg: value for arg, value in arguments.items() if arg not in spec.fixed}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,16 +157,34 @@ def _layers(hp: Constrained, depth_name: str, width_name: str, default: tuple, w
     return tuple(out)
 
 
-def _training(hp: Constrained, defaults: dict) -> dict:
-    """The optimizer and learning rate every factory takes."""
-    return {
-        "optimizer": hp.Choice("optimizer", OPTIMIZERS, defaults.get("optimizer", "adam")),
-        "learning_rate": hp.Choice("learning_rate", LEARNING_RATES, DEFAULT_LEARNING_RATE),
-    }
+def _training(hp: Constrained, d: dict) -> dict:
+    """The optimizer and learning rate, for a builder that takes them."""
+    out = {}
+    if "optimizer" in d:
+        out["optimizer"] = hp.Choice("optimizer", OPTIMIZERS, d["optimizer"])
+    if "learning_rate" in d:
+        default = d["learning_rate"] or DEFAULT_LEARNING_RATE
+        out["learning_rate"] = hp.Choice("learning_rate", LEARNING_RATES, default)
+    return out
 
 
-def _activation(hp: Constrained, defaults: dict) -> str:
-    return hp.Choice("activation", ACTIVATIONS, defaults["activation"])
+def _choose(hp: Constrained, d: dict, out: dict, arg: str, values: tuple) -> None:
+    """`out[arg]` becomes a Choice over `values`, when the builder takes `arg`."""
+    if arg in d:
+        out[arg] = hp.Choice(arg, values, d[arg])
+
+
+def _boolean(hp: Constrained, d: dict, out: dict, arg: str) -> None:
+    if arg in d:
+        out[arg] = hp.Boolean(arg, d[arg])
+
+
+def _one_width(hp: Constrained, d: dict, out: dict, arg: str, values: tuple) -> None:
+    """A one-layer tuple argument (a head's width) tuned as one Choice named `arg`; left
+    alone when the model's default has no layer or several."""
+    if arg in d and len(d[arg]) == 1:
+        (width,) = d[arg]
+        out[arg] = (hp.Choice(arg, _choice_default(values, width), width),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,114 +194,92 @@ def _activation(hp: Constrained, defaults: dict) -> str:
 def mlp_space(hp: Constrained, name: str) -> dict:
     """MLPs: depth and widths, activation, dropout, L2, batch norm, optimizer, learning rate."""
     d = model_defaults(name)
-    return {
-        "hidden_units": _layers(hp, "layers", "units", d["hidden_units"], WIDTHS, 4),
-        "activation": _activation(hp, d),
-        "dropout": hp.Choice("dropout", DROPOUTS, d["dropout"]),
-        "l2": hp.Choice("l2", L2S, d["l2"]),
-        "batchnorm": hp.Boolean("batchnorm", d["batchnorm"]),
-        **_training(hp, d),
-    }
+    out = {}
+    if d.get("hidden_units"):
+        out["hidden_units"] = _layers(hp, "layers", "units", d["hidden_units"], WIDTHS, 4)
+    _choose(hp, d, out, "activation", ACTIVATIONS)
+    _choose(hp, d, out, "dropout", DROPOUTS)
+    _choose(hp, d, out, "l2", L2S)
+    _boolean(hp, d, out, "batchnorm")
+    return out | _training(hp, d)
 
 
 def cnn_space(hp: Constrained, name: str) -> dict:
-    """Convnets: blocks and filters, kernel size, dense width, activation, dropout, L2, BN."""
+    """Convnets: blocks and filters, kernel size, dense width, activation, pooling, dropout,
+    L2, batch norm (each where the builder has it: LeNet-5's layers are the paper's)."""
     d = model_defaults(name)
-    if name == "lenet5":
-        # LeNet-5's layers are the paper's; what remains to tune is how it is trained.
-        return {
-            "activation": _activation(hp, d),
-            "pool": hp.Choice("pool", ("avg", "max"), d["pool"]),
-            "dropout": hp.Choice("dropout", DROPOUTS, d["dropout"]),
-            "l2": hp.Choice("l2", L2S, d["l2"]),
-            **_training(hp, d),
-        }
-    (dense,) = d["dense_units"]
-    return {
+    out = {}
+    if d.get("filters"):
         # Three 2x2 poolings still leave a 3x3 map of a 28x28 image.
-        "filters": _layers(hp, "blocks", "filters", d["filters"], FILTERS, 3),
-        "kernel_size": hp.Choice("kernel_size", (3, 5), d["kernel_size"]),
-        "dense_units": (hp.Choice("dense_units", WIDTHS, dense),),
-        "activation": _activation(hp, d),
-        "dropout": hp.Choice("dropout", DROPOUTS, d["dropout"]),
-        "l2": hp.Choice("l2", L2S, d["l2"]),
-        "batchnorm": hp.Boolean("batchnorm", d["batchnorm"]),
-        **_training(hp, d),
-    }
+        out["filters"] = _layers(hp, "blocks", "filters", d["filters"], FILTERS, 3)
+    _choose(hp, d, out, "kernel_size", (3, 5))
+    _one_width(hp, d, out, "dense_units", WIDTHS)
+    _choose(hp, d, out, "activation", ACTIVATIONS)
+    _choose(hp, d, out, "pool", ("avg", "max"))
+    _choose(hp, d, out, "dropout", DROPOUTS)
+    _choose(hp, d, out, "l2", L2S)
+    _boolean(hp, d, out, "batchnorm")
+    return out | _training(hp, d)
 
 
 def resnet_space(hp: Constrained, name: str) -> dict:
-    """ResNets (depth is the name): width, activation, dropout, L2, optimizer, learning rate."""
+    """ResNets (the depth is fixed by the name): width, activation, dropout, L2, training."""
     d = model_defaults(name)
-    return {
-        "base_filters": hp.Choice("base_filters", (4, 8, 16, 32), d["base_filters"]),
-        "activation": _activation(hp, d),
-        "dropout": hp.Choice("dropout", DROPOUTS, d["dropout"]),
-        "l2": hp.Choice("l2", L2S, d["l2"]),
-        **_training(hp, d),
-    }
+    out = {}
+    _choose(hp, d, out, "base_filters", (4, 8, 16, 32))
+    _choose(hp, d, out, "activation", ACTIVATIONS)
+    _choose(hp, d, out, "dropout", DROPOUTS)
+    _choose(hp, d, out, "l2", L2S)
+    return out | _training(hp, d)
 
 
 def rnn_space(hp: Constrained, name: str) -> dict:
     """Recurrent models: cell (LSTM/GRU), bidirectional, embedding, depth and widths, dropout.
 
-    The cell is part of the registered name (`lstm_classifier`, `gru_classifier`), so a
-    trial with the other cell builds the sibling registered model (`model_for`).
+    The cell is an argument of the recurrent builders like any other; the model's name
+    follows it (`lstm_classifier` with `cell="gru"` builds gru_classifier's network).
     """
     d = model_defaults(name)
-    out = {
-        "cell": hp.Choice("cell", ("lstm", "gru"), d["cell"]),
-        "bidirectional": hp.Boolean("bidirectional", d["bidirectional"]),
-    }
-    if "embedding_dim" in d:
-        out["embedding_dim"] = hp.Choice("embedding_dim", (16, 32, 64, 128), d["embedding_dim"])
-    out |= {
-        "units": _layers(hp, "layers", "units", d["units"], (16, 32, 64, 128), 2),
-        "dropout": hp.Choice("dropout", DROPOUTS, d["dropout"]),
-        **_training(hp, d),
-    }
-    return out
+    out = {}
+    _choose(hp, d, out, "cell", ("lstm", "gru"))
+    _boolean(hp, d, out, "bidirectional")
+    _choose(hp, d, out, "embedding_dim", (16, 32, 64, 128))
+    if d.get("units"):
+        out["units"] = _layers(hp, "layers", "units", d["units"], (16, 32, 64, 128), 2)
+    _choose(hp, d, out, "dropout", DROPOUTS)
+    return out | _training(hp, d)
 
 
 def autoencoder_space(hp: Constrained, name: str) -> dict:
-    """Autoencoders: code size, widths or filters, activation (noise for the denoising one)."""
+    """Autoencoders: code size, activation, conv filters or dense widths, noise level."""
     d = model_defaults(name)
-    out = {
-        "latent_dim": hp.Choice("latent_dim", (2, 8, 16, 32, 64), d["latent_dim"]),
-        "activation": _activation(hp, d),
-    }
-    if name == "dense_autoencoder":
-        out["hidden_units"] = _layers(hp, "layers", "units", d["hidden_units"], WIDTHS, 3)
-    elif name == "vae":
-        # The VAE keeps its two conv stages; their widths and the dense layer are tuned.
-        f1, f2 = d["filters"]
-        (hidden,) = d["hidden_units"]
-        out["filters"] = (
-            hp.Choice("filters_1", _choice_default(FILTERS, f1), f1),
-            hp.Choice("filters_2", _choice_default(FILTERS, f2), f2),
-        )
-        out["hidden_units"] = (hp.Choice("hidden_units", (8, 16, 32, 64), hidden),)
-    else:
+    out = {}
+    _choose(hp, d, out, "latent_dim", (2, 8, 16, 32, 64))
+    _choose(hp, d, out, "activation", ACTIVATIONS)
+    if d.get("filters"):
         # Each block halves the image; 28 is divisible by 4, not by 8: at most 2 blocks.
         out["filters"] = _layers(hp, "blocks", "filters", d["filters"], FILTERS, 2)
-        if name == "denoising_autoencoder":
-            out["noise_stddev"] = hp.Choice("noise_stddev", (0.1, 0.2, 0.3, 0.5), d["noise_stddev"])
+        # Dense layers between the convs and the code: one width, where there is one.
+        _one_width(hp, d, out, "hidden_units", (8, 16, 32, 64))
+    elif d.get("hidden_units"):
+        # A dense autoencoder: the hidden layers are its body.
+        out["hidden_units"] = _layers(hp, "layers", "units", d["hidden_units"], WIDTHS, 3)
+    _choose(hp, d, out, "noise_stddev", (0.1, 0.2, 0.3, 0.5))
     return out | _training(hp, d)
 
 
 def transformer_space(hp: Constrained, name: str) -> dict:
     """Transformer encoders: embedding size, heads, feed-forward width, blocks, dropout."""
     d = model_defaults(name)
-    return {
-        "embedding_dim": hp.Choice("embedding_dim", (32, 64, 128), d["embedding_dim"]),
-        "num_heads": hp.Choice("num_heads", (1, 2, 4, 8), d["num_heads"]),
-        "ff_dim": hp.Choice("ff_dim", (64, 128, 256), d["ff_dim"]),
-        "num_blocks": hp.Choice("num_blocks", (1, 2, 3, 4), d["num_blocks"]),
-        "dropout": hp.Choice("dropout", DROPOUTS, d["dropout"]),
-        "activation": _activation(hp, d),
-        "norm_first": hp.Boolean("norm_first", d["norm_first"]),
-        **_training(hp, d),
-    }
+    out = {}
+    _choose(hp, d, out, "embedding_dim", (32, 64, 128))
+    _choose(hp, d, out, "num_heads", (1, 2, 4, 8))
+    _choose(hp, d, out, "ff_dim", (64, 128, 256))
+    _choose(hp, d, out, "num_blocks", (1, 2, 3, 4))
+    _choose(hp, d, out, "dropout", DROPOUTS)
+    _choose(hp, d, out, "activation", ACTIVATIONS)
+    _boolean(hp, d, out, "norm_first")
+    return out | _training(hp, d)
 
 
 SPACES: dict[str, Callable[[Constrained, str], dict]] = {
@@ -329,6 +306,7 @@ def check_tunable(name: str) -> None:
             f"{name} belongs to the {spec.family} family, which has no search space; tunable "
             f"families: {', '.join(SPACES)}. Received: model={name!r}"
         )
+    model_defaults(name)  # a model without a readable base: how to register it to tune it
 
 
 def space(hp, name: str, fix: dict | None = None, narrow: dict | None = None) -> dict:
@@ -359,15 +337,9 @@ def space(hp, name: str, fix: dict | None = None, narrow: dict | None = None) ->
 
 
 def model_for(name: str, overrides: dict) -> tuple[str, dict]:
-    """The registered name to build and its overrides (a `cell` choice picks the sibling)."""
-    overrides = dict(overrides)
-    cell = overrides.get("cell")
-    if cell is not None:
-        default_cell = model_defaults(name)["cell"]
-        if cell != default_cell:
-            # lstm_classifier <-> gru_classifier, lstm_forecaster <-> gru_forecaster
-            name = name.replace(default_cell, cell, 1)
-    return name, overrides
+    """The registered name to build and its overrides: `name` itself, since every
+    hyperparameter (the recurrent `cell` included) is an argument of its builder."""
+    return name, dict(overrides)
 
 
 def hyperparameter_names(name: str) -> list[str]:

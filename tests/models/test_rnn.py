@@ -171,7 +171,7 @@ def test_lstm_forecaster_beats_repeating_the_last_sunspot_value():
         ("lstm_forecaster", {"input_shape": (24,)}, "input_shape"),
         ("gru_forecaster", {"input_shape": (24, 1, 1)}, "input_shape"),
         ("lstm_forecaster", {"bidirectional": "yes"}, "bidirectional"),
-        ("lstm_classifier", {"cell": "gru"}, "cell"),
+        ("lstm_classifier", {"cell": "rnn"}, "cell"),
         ("gru_classifier", {"activation": "nope"}, "activation"),
         ("lstm_forecaster", {"kernel_initializer": "nope"}, "kernel_initializer"),
     ],

@@ -4,6 +4,11 @@ A model is tested here the moment it is registered: it builds with its defaults 
 its `tiny` settings, gives its declared output shape on real data, takes a training step
 without NaNs, round-trips its config, and survives a `.keras` save and a `safe_mode=True`
 load in a new Python process with identical predictions.
+
+Everything about a model's input is read from its registry spec, as timm's tests read each
+model's declared input size: the real data comes from its default dataset
+(`spec.datasets[0]`), shaped by the arguments its spec says a dataset decides
+(`spec.inputs`) at the values the model is built with (`spec.arguments()` and `spec.tiny`).
 """
 
 from __future__ import annotations
@@ -19,12 +24,9 @@ import pytest
 import realdata
 
 from kerazoo import registry
-from kerazoo.models import _common  # noqa: F401  (also registers every family)
 
 registry._load_builtin_models()
-NAMES = [
-    n for n in registry.list_models() if registry._REGISTRY[n].fn.__module__.startswith("kerazoo.")
-]
+NAMES = [n for n in registry.list_models() if registry.get_spec(n).builtin]
 
 
 def tiny(name: str, **extra):
@@ -32,61 +34,55 @@ def tiny(name: str, **extra):
     return registry.create_model(name, **(spec.tiny | extra))
 
 
-def real_inputs(model, n: int = 32):
-    """A real batch shaped for the model's input, and the matching real targets."""
-    spec = model.inputs[0]
-    shape, dtype = tuple(spec.shape[1:]), spec.dtype
-    if "int" in str(dtype):  # token ids: real quotations
-        seq_len = shape[0] or 32
-        vocab = _vocab_size(model)
-        texts, labels = realdata.fortunes(n // 2, ("en", "de"))
-        return realdata.token_ids(texts, vocab, seq_len), labels
-    if len(shape) == 3:  # images: real digits brought to the model's size
-        x, y = realdata.mnist_digits(n)
-        return realdata.as_images(x, shape), y
-    if len(shape) == 2:  # a sequence of numbers: real sunspot windows
-        x, y = realdata.windows(realdata.sunspots(), shape[0])
-        return np.repeat(x[:n], shape[1], axis=-1), y[:n]
-    if shape == (10,):  # the basics courses' 10-feature nets: real tables
-        from kerazoo.data import tabular
-
-        if model.output_shape[-1] == 1 and model.layers[-1].activation.__name__ == "sigmoid":
-            x, y, _ = tabular.breast_cancer()
-        else:
-            x, y, _ = tabular.diabetes()
-            y = (y - y.mean()) / y.std()
-        x = (x - x.mean(0)) / x.std(0)
-        return x[:n], y[:n]
-    if len(shape) == 1 and shape[0] == 784:
-        x, y = realdata.mnist_digits(n)
-        return x.reshape(n, -1), y
-    # A generator's latent vector: noise is its genuine input.
-    return np.random.default_rng(0).normal(size=(n, *shape)).astype("float32"), None
+def _images(dataset: str, n: int):
+    if dataset == "fashion_mnist":
+        return realdata.fashion_images(n)
+    return realdata.mnist_digits(n)  # mnist and its 5,000-digit sample
 
 
-def _vocab_size(model) -> int:
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.Embedding):
-            return layer.input_dim
-    raise AssertionError("an int-input model without an Embedding layer")
+def _table(dataset: str, n: int):
+    from kerazoo.data import tabular
+
+    x, y, _ = getattr(tabular, dataset)()
+    x = ((x - x.mean(0)) / x.std(0)).astype("float32")
+    if dataset == "diabetes":  # a regression target: standardized too
+        y = ((y - y.mean()) / y.std()).astype("float32")
+    return x[:n], y[:n]
 
 
-def training_batch(name: str, model, n: int = 32):
-    """(x, y) for one fit step: labels for classifiers, targets for regressors,
-    the inputs themselves for reconstruction, real images (no y) for generators."""
-    task = registry.get_spec(name).task
-    if task == "generation":
-        x, _ = realdata.mnist_digits(n)
-        image_shape = model.generator.output_shape[1:]
-        return realdata.as_images(x, image_shape), None
-    x, y = real_inputs(model, n)
-    if task == "classification":
-        classes = max(2, model.output_shape[-1])
-        keep = y < classes
-        return x[keep], y[keep]
-    if task == "reconstruction":
-        return x, x
-    return x, y[:, : model.output_shape[-1]] if y.ndim == 2 else y
+def real_batch(name: str, n: int = 32, **built_with):
+    """(x, y): n real examples from the model's default dataset, shaped for the model as
+    built with `built_with` over its defaults; y is None where there is no target."""
+    spec = registry.get_spec(name)
+    args = spec.arguments() | built_with
+    dataset = spec.datasets[0]
+    if dataset in ("mnist", "mnist_sample", "fashion_mnist"):
+        x, y = _images(dataset, n)
+        shape = tuple(args["image_shape" if "image_shape" in spec.inputs else "input_shape"])
+        x = x.reshape(len(x), *shape) if np.prod(shape) == 784 else realdata.as_images(x, shape)
+    elif dataset == "fortunes_lang":
+        texts, y = realdata.fortunes(n // 2, ("en", "de"))
+        x = realdata.token_ids(texts, args["vocab_size"], args["sequence_length"] or 32)
+    elif dataset == "sunspots":
+        window, features = args["input_shape"]
+        x, y = realdata.windows(realdata.sunspots(), window, args["horizon"])
+        x, y = np.repeat(x[:n], features, axis=-1), y[:n]
+    elif dataset in ("breast_cancer", "diabetes"):
+        x, y = _table(dataset, n)
+    else:
+        raise AssertionError(f"the battery has no real data for {name}'s dataset {dataset!r}")
+    if spec.task == "classification" and "num_classes" in spec.inputs:
+        keep = y < args["num_classes"]
+        x, y = x[keep], y[keep]
+    return x, {"reconstruction": x, "generation": None}.get(spec.task, y)
+
+
+def model_inputs(name: str, model, n: int = 32, **built_with):
+    """What the model is called on: real examples, or for a generator its genuine input,
+    noise of its latent size."""
+    if registry.get_spec(name).task == "generation":
+        return np.random.default_rng(0).normal(size=(n, *model.input_shape[1:])).astype("float32")
+    return real_batch(name, n, **built_with)[0]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -95,7 +91,7 @@ def test_defaults_build_and_forward_on_real_data(name):
     info = registry.model_info(name)
     assert isinstance(model, keras.Model)
     assert model.count_params() == info.params
-    x, _ = real_inputs(model, 4)
+    x = model_inputs(name, model, 4)
     out = model.predict(x, verbose=0)
     assert out.shape == (len(x), *info.output_shape)
     assert np.isfinite(out).all()
@@ -104,7 +100,7 @@ def test_defaults_build_and_forward_on_real_data(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_tiny_fit_step_trains_without_nan(name):
     model = tiny(name)
-    x, y = training_batch(name, model)
+    x, y = real_batch(name, **registry.get_spec(name).tiny)
     before = [w.copy() for w in model.get_weights()]
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     for key, values in history.history.items():
@@ -141,7 +137,7 @@ def test_sequential_and_functional_are_the_same_network(name):
     assert isinstance(seq, keras.Sequential) and not isinstance(fun, keras.Sequential)
     assert seq.count_params() == fun.count_params()
     fun.set_weights(seq.get_weights())
-    x, _ = real_inputs(seq, 8)
+    x = model_inputs(name, seq, 8, **registry.get_spec(name).tiny)
     np.testing.assert_allclose(seq.predict(x, verbose=0), fun.predict(x, verbose=0), atol=1e-6)
 
 
@@ -173,7 +169,7 @@ def reloaded_in_new_process(tmp_path_factory):
     paths = {}
     for name in NAMES:
         model = tiny(name)
-        x, _ = real_inputs(model, 8)
+        x = model_inputs(name, model, 8, **registry.get_spec(name).tiny)
         path = str(folder / f"{name}.keras")
         model.save(path)
         np.save(path + ".x.npy", x)

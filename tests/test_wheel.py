@@ -1,0 +1,89 @@
+"""The built wheel holds everything `kerazoo list` reads at run time.
+
+The wheel is built from a copy of the checkout's package files, installed into a folder of
+its own (not the editable install), and run from outside the checkout: `kerazoo list`
+must answer from the shipped catalogue, quickly, without importing Keras or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from kerazoo import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+# What setup.cfg builds from; copied so the build writes nothing into the checkout.
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "MANIFEST.in", "kerazoo")
+
+# Run as `python -m kerazoo list`, then look at what was imported.
+LIST = """
+import runpy, sys
+sys.argv = ["kerazoo", "list"]
+try:
+    runpy.run_module("kerazoo", run_name="__main__", alter_sys=True)
+except SystemExit as exit:
+    assert not exit.code, exit.code
+import kerazoo
+print("FILE", kerazoo.__file__)
+print("HEAVY", sorted(m for m in ("keras", "tensorflow") if m in sys.modules))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    src = tmp_path_factory.mktemp("src")
+    for name in SOURCES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif path.exists():
+            shutil.copy(path, src / name)
+    dist = tmp_path_factory.mktemp("dist")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(src)]
+    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("kerazoo-*.whl")
+    target = tmp_path_factory.mktemp("site")
+    install = [*pip, "install", "--no-deps", "--target", str(target), str(wheel)]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    return wheel, target
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_catalogue(installed):
+    wheel, target = installed
+    with zipfile.ZipFile(wheel) as zf:
+        assert "kerazoo/catalog.json" in zf.namelist()
+        assert not any(n.startswith("tools/") for n in zf.namelist())  # generators stay out
+    shipped = (target / "kerazoo" / "catalog.json").read_text(encoding="utf-8")
+    assert shipped == registry.CATALOG_PATH.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_kerazoo_list_from_the_wheel_imports_no_tensorflow(installed, tmp_path):
+    _, target = installed
+    env = dict(os.environ, PYTHONPATH=str(target))
+    proc = subprocess.run(
+        [sys.executable, "-c", LIST],
+        cwd=tmp_path,  # outside the checkout
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    file_line = next(line for line in lines if line.startswith("FILE "))
+    assert file_line.startswith(f"FILE {target}")  # the installed wheel, not the checkout
+    assert lines[-1] == "HEAVY []"
+    listed = "\n".join(lines)
+    for name in registry.list_models():
+        assert name in listed, name
