@@ -21,8 +21,12 @@ from types import ModuleType
 # - "distribute.utils": `is_chief_oracle()`, which KerasTuner's own search asks as well;
 # - "distribute.oracle_chief" and "protos": the chief's gRPC servicer, which kerazoo serves
 #   itself so that a busy port is one clear error (KerasTuner's binds with SO_REUSEPORT);
-# - "engine.trial": `Trial` and `TrialStatus`, needed to hand out a STOPPED trial.
+# - "engine.trial": `Trial` and `TrialStatus`, needed to hand out a STOPPED trial;
+# - "engine.conditions": its `Parent.to_proto` has a leftover `print(self.values[0])`, so a
+#   distributed search prints a bare number for every conditional hyperparameter it sends
+#   over gRPC (`silence_condition_prints`).
 KERAS_TUNER_MODULES = (
+    "engine.conditions",
     "config",
     "distribute.oracle_client",
     "distribute.utils",
@@ -40,6 +44,15 @@ def keras_tuner_module(name: str) -> ModuleType:
             f"KERAS_TUNER_MODULES with the reason. Received: name={name!r}"
         )
     return importlib.import_module(f"keras_tuner.src.{name}")
+
+
+def silence_condition_prints() -> None:
+    """Hides keras-tuner 1.4.8's debug `print` in `engine/conditions.py` (`Parent.to_proto`).
+
+    A module-level `print` shadows the built-in for that one module only; redirecting stdout
+    instead would also swallow the chief's own trial lines, printed from another thread.
+    """
+    keras_tuner_module("engine.conditions").print = lambda *args, **kwargs: None
 
 
 def is_worker(tuner) -> bool:

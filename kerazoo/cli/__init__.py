@@ -8,6 +8,7 @@
     training.py  train, evaluate, predict
     tuning.py    tune
     deploy.py    export, launch
+    course.py    lesson
 
 `--help`, `list` and `info` never import Keras or TensorFlow (they read the catalogue),
 so they answer in a fraction of a second. No library module imports this package.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from kerazoo import __version__, config
-from kerazoo.cli import deploy, models, training, tuning
+from kerazoo.cli import course, deploy, models, training, tuning
 from kerazoo.launch import MODES
 
 
@@ -197,6 +197,20 @@ def _add_runs(sub) -> None:
     p.set_defaults(func=training.run_predict)
 
 
+def _add_lesson(sub) -> None:
+    p = sub.add_parser(
+        "lesson",
+        help="run one lesson of the course: it measures an idea on real data and draws it",
+        description="Run lesson NAME (kerazoo lesson --list) and write its results.json and "
+        "pictures to --out (default runs/lessons/NAME). docs/course/ shows every lesson.",
+    )
+    p.add_argument("name", nargs="?", help="lesson name (see --list)")
+    p.add_argument("--quick", action="store_true", help="the short configuration (< 1 min)")
+    p.add_argument("--out", help="output folder (default runs/lessons/NAME)")
+    p.add_argument("--list", action="store_true", help="list the lessons and exit")
+    p.set_defaults(func=course.run_lesson)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `kerazoo` parser; each command's namespace has `func(args) -> exit status`."""
     parser = argparse.ArgumentParser(
@@ -213,4 +227,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tune(sub)
     _add_launch(sub)
     _add_runs(sub)
+    _add_lesson(sub)
     return parser

@@ -9,7 +9,8 @@ results = kerazoo.lessons.run("activations", quick=True)
 results["numbers"]["test_accuracy_relu"]             # measured, also in results.json
 ```
 
-From a shell: `python -m kerazoo.lessons activations --quick` (or `--list`). Each lesson
+From a shell: `kerazoo lesson activations --quick` (or `--list`; `python -m kerazoo.lessons`
+works too). Each lesson
 writes `results.json` (the numbers it measured, with what each means) and its pictures
 into `out` (default `runs/lessons/NAME`). Each lesson module is also a percent-format
 notebook (`# %%` cells): open it in Jupyter (jupytext), VS Code or Spyder and run the
@@ -18,11 +19,9 @@ cells top to bottom.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import importlib
 import os
-import sys
 from pathlib import Path
 
 # The lessons, in the order of the seed courses (neuron -> ... -> mini projects).
@@ -33,6 +32,8 @@ LESSONS: dict[str, str] = {
     "losses": "Loss functions: MSE, MAE, Huber and cross-entropy, and what an outlier does",
     "optimizers": "Optimizers: SGD, momentum, RMSprop, Adam and AdamW",
     "learning_rate": "The learning rate: too small, good, too large; range test; schedules",
+    "batch_and_epochs": "Batch size and epochs: updates per epoch, seconds per epoch, accuracy",
+    "overfitting": "Overfitting, and what dropout, L2, early stopping, batch norm and augmentation do",
     "initializers": "Weight initialization: zeros, uniform, Glorot and He in a deep net",
 }
 
@@ -102,33 +103,3 @@ def run(name: str, *, quick: bool = False, out: str | os.PathLike | None = None)
         lesson.abort()
         raise
     return lesson.finish()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m kerazoo.lessons NAME [--quick] [--out DIR]` or `--list`; returns the exit
-    status (2 for bad input, with one line on stderr)."""
-    parser = argparse.ArgumentParser(
-        prog="kerazoo lesson", description="Run one lesson of the deep-learning-basics course."
-    )
-    parser.add_argument("name", nargs="?", help="lesson name (see --list)")
-    parser.add_argument("--quick", action="store_true", help="short configuration (< 1 min)")
-    parser.add_argument("--out", help="output folder (default runs/lessons/NAME)")
-    parser.add_argument("--list", action="store_true", help="list the lessons and exit")
-    args = parser.parse_args(argv)
-    if args.list:
-        for name, title in LESSONS.items():
-            print(f"{name:18s} {title}")
-        return 0
-    if args.name is None:
-        parser.print_usage(sys.stderr)
-        print("kerazoo lesson: error: give a lesson name or --list", file=sys.stderr)
-        return 2
-    if args.name not in LESSONS:
-        print(f"kerazoo lesson: error: {_unknown(args.name)}", file=sys.stderr)
-        return 2
-    results = run(args.name, quick=args.quick, out=args.out)
-    folder = Path(args.out) if args.out else DEFAULT_ROOT / args.name
-    print(f"{args.name}: {results['title']} ({results['seconds']:.0f} s) -> {folder}")
-    for key, value in results["numbers"].items():
-        print(f"  {key} = {value}    # {results['about'][key]}")
-    return 0

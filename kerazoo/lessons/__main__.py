@@ -1,7 +1,7 @@
-"""`python -m kerazoo.lessons NAME [--quick] [--out DIR]` / `--list`."""
+"""`python -m kerazoo.lessons NAME [--quick] [--out DIR]` / `--list`: `kerazoo lesson`."""
 
 import sys
 
-from kerazoo.lessons import main
+from kerazoo.cli import main
 
-sys.exit(main())
+sys.exit(main(["lesson", *sys.argv[1:]]))

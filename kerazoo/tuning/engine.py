@@ -46,6 +46,7 @@ oracle_client = private.keras_tuner_module("distribute.oracle_client")
 dist_utils = private.keras_tuner_module("distribute.utils")
 trial_module = private.keras_tuner_module("engine.trial")
 Status = trial_module.TrialStatus
+private.silence_condition_prints()
 RECORD = "kerazoo_trial.json"  # per-trial seconds, epochs and error, next to trial.json
 INTERRUPTED = "interrupted: the process ended during this trial"
 

@@ -28,8 +28,8 @@ import os
 import re
 import shutil
 import socket
-import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -388,6 +388,18 @@ class _Search:
         self.hypermodel.build(kt.HyperParameters())
         self.maximize = "accuracy" in config.objective
         self.names = spaces.hyperparameter_names(config.model)
+
+    def run(self) -> list[dict]:
+        """Runs (or goes on with) the trials; returns the rows of trials.csv.
+
+        The tuner reloads the project in the folder, so the folder is prepared (a resumed
+        one checked and repaired) before this step.
+        """
+        import keras_tuner as kt
+
+        from kerazoo.tuning import engine
+
+        config, data, info = self.config, self.data, self.data.info
         self.tuner = engine.make_tuner(
             config.tuner,
             self.hypermodel,
@@ -397,16 +409,11 @@ class _Search:
             seed=config.seed,
             retries=config.max_retries,
             max_failures=config.max_failures,
-            directory=search_dir,
+            directory=self.search_dir,
             project_name=PROJECT,
-            progress=_progress(config, self.maximize, verbose),
+            progress=_progress(config, self.maximize, self.verbose),
         )
 
-    def run(self) -> list[dict]:
-        """Runs (or goes on with) the trials; returns the rows of trials.csv."""
-        from kerazoo.tuning import engine
-
-        config, data, info = self.config, self.data, self.data.info
         _say(
             self.verbose,
             f"kerazoo: {config.tuner} search of {config.model} on {info.name} "
@@ -590,7 +597,8 @@ def _prepare_folder(search_dir: Path, config: SearchConfig, saved, tuner_id: str
         engine.atomic_write(search_dir / SEARCH_FILE, json.dumps(config.to_json(), indent=2))
         return
     for notice in engine.check_project(search_dir / PROJECT, tuner_id):
-        print(f"notice: {notice}", file=sys.stderr, flush=True)
+        # Shown as one `notice:` line by the CLI's one printer (kerazoo.cli.notices).
+        warnings.warn(notice, UserWarning, stacklevel=3)
 
 
 def _role_words(role: str | None, engine) -> str:

@@ -3,7 +3,8 @@
 import pytest
 
 import kerazoo.lessons
-from kerazoo.lessons import LESSONS, main
+from kerazoo.cli import main
+from kerazoo.lessons import LESSONS
 
 
 def test_lessons_in_course_order_and_importable():
@@ -40,16 +41,16 @@ def test_bad_quick_and_out(tmp_path):
 
 
 def test_main_list_and_errors(capsys):
-    assert main(["--list"]) == 0
+    assert main(["lesson", "--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed] == list(LESSONS)
-    assert main(["nope"]) == 2
+    assert main(["lesson", "nope"]) == 2
     assert capsys.readouterr().err.strip().endswith("Received: name='nope'")
-    assert main([]) == 2
+    assert main(["lesson"]) == 2
 
 
 def test_main_runs_a_lesson(tmp_path, capsys):
-    assert main(["losses", "--quick", "--out", str(tmp_path)]) == 0
+    assert main(["lesson", "losses", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "slope_shift_mse" in out
     assert (tmp_path / "results.json").is_file()
