@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 import keras
 
+from kerazoo import config
 from kerazoo.tasks import get_task
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+OPTIMIZERS = config.OPTIMIZERS  # one list: kerazoo.config
 
 # BatchNorm's moving-statistics momentum as in Torch (0.1 there, 0.9 in Keras terms). With
 # Keras's default 0.99 the statistics used at test time trail the weights on short runs:
@@ -173,6 +174,12 @@ def l2_regularizer(l2):
     return keras.regularizers.L2(value) if value > 0 else None
 
 
+def check_learning_rate(learning_rate) -> None:
+    """The one rule for a learning rate (None or a number in (0, 10)), shared with train's
+    settings: it is defined in kerazoo.config."""
+    config.learning_rate(learning_rate, "learning_rate")
+
+
 def get_optimizer(optimizer="adam", learning_rate: float | None = None):
     """A fresh optimizer from a name (`adam`, `sgd`, `rmsprop`, `adamw`) or an instance.
 
@@ -186,14 +193,7 @@ def get_optimizer(optimizer="adam", learning_rate: float | None = None):
             )
         return optimizer
     check_choice(optimizer, "optimizer", OPTIMIZERS)
-    if learning_rate is not None and (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, int | float)
-        or learning_rate <= 0
-    ):
-        raise ValueError(
-            f"learning_rate must be a number > 0. Received: learning_rate={learning_rate!r}"
-        )
+    check_learning_rate(learning_rate)
     kwargs = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
     if optimizer == "adam":
         return keras.optimizers.Adam(**kwargs)

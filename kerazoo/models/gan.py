@@ -416,10 +416,8 @@ def dcgan(
     c.check_positive_int(kernel_size, "kernel_size")
     dropout = c.check_rate(dropout)
     init = _dcgan_initializer(kernel_initializer)
-    for value, arg in ((learning_rate, "learning_rate"), (beta_1, "beta_1")):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"{arg} must be a number > 0. Received: {arg}={value!r}")
-    if beta_1 >= 1:
+    c.check_learning_rate(learning_rate)
+    if isinstance(beta_1, bool) or not isinstance(beta_1, int | float) or not 0 < beta_1 < 1:
         raise ValueError(f"beta_1 must be in (0, 1). Received: beta_1={beta_1!r}")
     if seed is not None:
         c.check_positive_int(seed, "seed", minimum=0)

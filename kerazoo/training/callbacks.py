@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-LR_SCHEDULES = ("plateau", "constant", "cosine", "step")
+from kerazoo.config import LR_SCHEDULES  # one list of schedules: kerazoo.config
 
 
 class KeepingBackupAndRestore(keras.callbacks.BackupAndRestore):

@@ -22,13 +22,12 @@ Users narrow a space with `fix` (one value, `hp.Fixed`) and `space` (a list of v
 
 from __future__ import annotations
 
-import ast
 import contextlib
 from collections.abc import Callable, Iterable
 
-from kerazoo import registry
+from kerazoo import config, registry
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+OPTIMIZERS = config.OPTIMIZERS
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 DEFAULT_LEARNING_RATE = 1e-3  # Keras's default for Adam, the zoo's default optimizer
 DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -349,29 +348,6 @@ def hyperparameter_names(name: str) -> list[str]:
     hp = Constrained(keras_tuner.HyperParameters())
     space(hp, name)
     return list(dict.fromkeys(hp.names))
-
-
-def parse_values(pairs: Iterable[str] | None, *, flag: str, many: bool) -> dict:
-    """`["units_1=64"]` (`--fix`) or `["units_1=32,64"]` (`--space`) -> a dict of values.
-
-    Values are read as Python literals where they parse (numbers, True), else kept as text.
-    """
-
-    def literal(raw: str):
-        try:
-            return ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            return raw
-
-    out = {}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.isidentifier() or not raw:
-            raise ValueError(
-                f"{flag} takes key=value{',value...' if many else ''}. Received: {flag} {pair!r}"
-            )
-        out[key] = [literal(v) for v in raw.split(",")] if many else literal(raw)
-    return out
 
 
 def check_keys(name: str, fix: dict | None, narrow: dict | None) -> tuple[dict, dict]:
