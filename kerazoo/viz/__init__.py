@@ -1,1 +1,3 @@
-"""Pictures of models and runs: architecture diagrams (`diagrams`) and training plots (`plots`)."""
+"""Pictures of models and runs: architecture diagrams (`diagrams`) and training plots
+(`plots`). Each drawing function returns the file it wrote as a `picture.Picture`, a path
+that a notebook shows inline."""

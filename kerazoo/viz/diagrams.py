@@ -1,8 +1,16 @@
-"""Architecture diagrams through `keras.utils.plot_model`, with the checks it lacks.
+"""Architecture diagrams drawn by Keras's own `keras.utils.model_to_dot`, with the checks
+`keras.utils.plot_model` lacks.
 
-`plot_model` needs both the `pydot` package and Graphviz's `dot` program; when either is
-missing it fails late (or, in notebooks, only prints). `check_graphviz` runs first and
+Drawing needs both the `pydot` package and Graphviz's `dot` program; when either is missing
+`plot_model` fails late (or, in notebooks, only prints). `check_graphviz` runs first and
 raises one ImportError that says exactly what to install.
+
+The file is written by `model_to_dot(...).write(...)`, the two steps `plot_model` takes,
+without its last one: wherever IPython is importable (every Jupyter kernel), keras 3.15.1's
+`plot_model` returns `IPython.display.Image(filename=to_file)`, which raises "Cannot embed
+the 'svg' image format" for an SVG (and 'dot' for a DOT file) after the file is written.
+`plot` returns a `Picture` instead: the written path, which a notebook shows inline in
+every format.
 
 Models made of parts are drawn so the parts show: nested models (an autoencoder's or the
 VAE's encoder and decoder) are expanded into labelled boxes, and the DCGAN, whose own graph
@@ -17,6 +25,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from kerazoo.viz.picture import Picture, Pictures
 
 FORMATS = ("png", "svg", "pdf", "dot")
 
@@ -101,7 +111,7 @@ def plot(
     rankdir: str = "TB",
     dpi: int = 96,
     **overrides,
-) -> Path:
+) -> Picture:
     """Draws a model to `to_file`; the format follows the extension (png, svg, pdf, dot).
 
     Args:
@@ -117,12 +127,13 @@ def plot(
         **overrides: factory arguments when `model` is a name, e.g. `num_classes=5`.
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture`: a path (`os.PathLike`, `str()`, `Path`'s
+        attributes) that Jupyter shows inline, in every format.
 
     Raises:
         ImportError: if pydot or Graphviz's `dot` is missing (checked before any work).
         ValueError: for an unsupported extension or rankdir, an unknown model name, a bad
-            override, or a missing/corrupt model file.
+            override, a model not built yet, or a missing/corrupt model file.
 
     Example:
 
@@ -137,8 +148,23 @@ def plot(
         raise ValueError(f"rankdir must be 'TB' or 'LR'. Received: rankdir={rankdir!r}")
     check_graphviz()
     model = resolve_model(model, **overrides)
+    if not model.built:
+        raise ValueError(
+            "The model has no graph to draw until it is built: call it on a batch or "
+            f"`model.build(input_shape)` first. Received: an unbuilt model {model.name!r}"
+        )
     import keras
 
+    # The graph, as plot_model builds it (same arguments, same defaults).
+    graph = keras.utils.model_to_dot(
+        _drawable(model),
+        show_shapes=show_shapes,
+        show_layer_names=True,
+        show_layer_activations=show_layer_activations,
+        expand_nested=expand_nested,
+        rankdir=rankdir,
+        dpi=dpi,
+    )
     try:
         to_file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{to_file.stem}.", suffix=f".{fmt}", dir=to_file.parent)
@@ -149,21 +175,14 @@ def plot(
             f"Received: to_file={str(to_file)!r}"
         ) from None
     try:
-        keras.utils.plot_model(
-            _drawable(model),
-            to_file=tmp,
-            show_shapes=show_shapes,
-            show_layer_names=True,
-            show_layer_activations=show_layer_activations,
-            expand_nested=expand_nested,
-            rankdir=rankdir,
-            dpi=dpi,
-        )
+        # plot_model's own writer call: Graphviz renders `fmt` ("dot": the laid-out graph).
+        graph.write(tmp, format=fmt)
         os.chmod(tmp, 0o644)
         os.replace(tmp, to_file)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return to_file
+    # A PDF is not shown by every notebook front end; keep the graph to show it as SVG.
+    return Picture(to_file, graph=graph.to_string() if fmt == "pdf" else None)
 
 
 def _transformer_block(block):
@@ -232,8 +251,8 @@ def parts(model) -> dict:
 
 def plot_parts(
     model, out_dir: str | Path, *, fmt: str = "png", prefix: str | None = None, **kwargs
-):
-    """Draws each of `parts(model)` to `out_dir/<prefix>-<part>.<fmt>`; returns the paths.
+) -> Pictures:
+    """Draws each of `parts(model)` to `out_dir/<prefix>-<part>.<fmt>`.
 
     Args:
         model: a `keras.Model`, a registered name or a `.keras` file.
@@ -241,6 +260,10 @@ def plot_parts(
         fmt: `"png"`, `"svg"`, `"pdf"` or `"dot"`.
         prefix: file name prefix (default: the model's name).
         **kwargs: passed on to `plot` (`show_shapes`, `rankdir`, ...).
+
+    Returns:
+        The written files, a list of `Picture`s (`Pictures`) that Jupyter shows side by
+        side, each captioned with its part; empty for a model without parts.
     """
     if fmt not in FORMATS:
         raise ValueError(
@@ -249,7 +272,9 @@ def plot_parts(
     check_graphviz()
     model = resolve_model(model)
     prefix = prefix or model.name
-    return [
-        plot(part, Path(out_dir) / f"{prefix}-{name}.{fmt}", **kwargs)
-        for name, part in parts(model).items()
-    ]
+    written = Pictures()
+    for name, part in parts(model).items():
+        picture = plot(part, Path(out_dir) / f"{prefix}-{name}.{fmt}", **kwargs)
+        picture.caption = f"{prefix}: {name}"
+        written.append(picture)
+    return written

@@ -6,7 +6,8 @@ never touches `pyplot`: no window can pop up, no global figure list grows (a lon
 plotting every epoch holds no figures), and nothing depends on the user's matplotlib
 backend. Each writes its file atomically (a temporary file in the same folder, then
 `os.replace`), so a reader never sees half a PNG and a crash leaves the old picture in
-place. Each returns the path it wrote.
+place. Each returns the file it wrote as a `kerazoo.viz.picture.Picture`: the path, which a
+notebook also shows inline.
 
 Images are given as `(n, height, width)` or `(n, height, width, channels)` arrays with 1 or
 3 channels, either floats in [0, 1] or integers in [0, 255].
@@ -22,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from kerazoo.viz.picture import Picture
 
 FORMATS = (".png", ".svg", ".pdf")
 DPI = 100
@@ -57,8 +60,8 @@ def _check_path(to_file) -> Path:
     return path
 
 
-def _save(fig, path: Path) -> Path:
-    """Writes `fig` to `path` atomically and releases the figure."""
+def _save(fig, path: Path) -> Picture:
+    """Writes `fig` to `path` atomically, releases the figure and returns the `Picture`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -71,7 +74,7 @@ def _save(fig, path: Path) -> Path:
         raise
     finally:
         fig.clf()  # drop the artists now rather than at the next garbage collection
-    return path
+    return Picture(path)
 
 
 def _as_array(values, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
@@ -182,7 +185,7 @@ def _read_history(history) -> dict[str, np.ndarray]:
     return curves
 
 
-def plot_history(history, to_file, *, title: str | None = None) -> Path:
+def plot_history(history, to_file, *, title: str | None = None) -> Picture:
     """Plots the loss and every metric of a run, training vs validation, one panel each.
 
     Each metric `m` gets a panel with `m` (training) and, when present, `val_m`
@@ -197,7 +200,7 @@ def plot_history(history, to_file, *, title: str | None = None) -> Path:
         title: optional figure title.
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for an empty history, curves of different lengths, non-numeric
@@ -281,7 +284,7 @@ def plot_predictions(
     n: int = 25,
     *,
     seed: int | None = 0,
-) -> Path:
+) -> Picture:
     """A grid of test images, each titled with its predicted and true label; mistakes in red.
 
     Each panel reads "pred 7 (98%)" over "true 7": green when right, red with a red frame
@@ -299,7 +302,7 @@ def plot_predictions(
         seed: which images: a seeded random choice of n (sorted), or None for the first n.
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty inputs, lengths that differ, labels outside the class names,
@@ -390,7 +393,7 @@ def confusion_counts(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     return counts
 
 
-def plot_confusion_matrix(y_true, y_pred, class_names, to_file) -> Path:
+def plot_confusion_matrix(y_true, y_pred, class_names, to_file) -> Picture:
     """The confusion matrix as a picture: counts written in the cells, colour by row share.
 
     Rows are true classes, columns predicted ones; a cell's colour is the fraction of its
@@ -405,7 +408,7 @@ def plot_confusion_matrix(y_true, y_pred, class_names, to_file) -> Path:
         to_file: where to write the picture (`.png`, `.svg` or `.pdf`).
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty inputs, lengths that differ, indices outside the class
@@ -457,7 +460,7 @@ def plot_confusion_matrix(y_true, y_pred, class_names, to_file) -> Path:
 # --- autoencoders and generators -----------------------------------------------------
 
 
-def plot_reconstructions(originals, reconstructions, to_file, n: int = 10) -> Path:
+def plot_reconstructions(originals, reconstructions, to_file, n: int = 10) -> Picture:
     """The first `n` inputs on the top row, the model's outputs for them below.
 
     Figure: 1.2 inches per image wide, 2.8 inches high.
@@ -469,7 +472,7 @@ def plot_reconstructions(originals, reconstructions, to_file, n: int = 10) -> Pa
         n: how many pairs to show (at most N).
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty inputs, shapes that differ or an unsupported extension.
@@ -502,7 +505,7 @@ def plot_reconstructions(originals, reconstructions, to_file, n: int = 10) -> Pa
     return _save(fig, path)
 
 
-def plot_image_grid(images, to_file, title: str | None = None, ncols: int | None = None) -> Path:
+def plot_image_grid(images, to_file, title: str | None = None, ncols: int | None = None) -> Picture:
     """A plain grid of images, e.g. DCGAN samples from a fixed noise vector.
 
     Figure: 1 inch per image (plus 0.4 inch for a title), `ncols` columns (default a
@@ -515,7 +518,7 @@ def plot_image_grid(images, to_file, title: str | None = None, ncols: int | None
         ncols: number of columns.
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty or malformed images, a bad `ncols` or an unsupported
@@ -560,7 +563,7 @@ def plot_forecast(
     title: str | None = None,
     xlabel: str = "time",
     ylabel: str | None = None,
-) -> Path:
+) -> Picture:
     """The real series and the model's forecast of it on one axis.
 
     `predicted` may hold NaN where there is no forecast (e.g. the first window), so both
@@ -577,7 +580,7 @@ def plot_forecast(
         ylabel: optional label of the values.
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty inputs, lengths that differ, non-1-D series, no forecast
@@ -623,7 +626,7 @@ def plot_forecast(
 # --- regression and text -------------------------------------------------------------
 
 
-def plot_regression(actual, predicted, to_file, *, title: str | None = None) -> Path:
+def plot_regression(actual, predicted, to_file, *, title: str | None = None) -> Picture:
     """Predicted against actual values, one dot per test example, with the ideal diagonal.
 
     The title reports the mean absolute error and R^2. Figure: 5 x 5 inches.
@@ -635,7 +638,7 @@ def plot_regression(actual, predicted, to_file, *, title: str | None = None) -> 
         title: optional title (default: "predicted vs actual").
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty inputs, lengths that differ or an unsupported extension.
@@ -669,7 +672,9 @@ def plot_regression(actual, predicted, to_file, *, title: str | None = None) -> 
     return _save(fig, path)
 
 
-def plot_text_predictions(texts, y_true, y_pred, probs, class_names, to_file, n: int = 12) -> Path:
+def plot_text_predictions(
+    texts, y_true, y_pred, probs, class_names, to_file, n: int = 12
+) -> Picture:
     """The first `n` texts, each with its predicted and true label; mistakes in red.
 
     Args:
@@ -682,7 +687,7 @@ def plot_text_predictions(texts, y_true, y_pred, probs, class_names, to_file, n:
         n: how many texts to show (at most N).
 
     Returns:
-        `to_file` as a `Path`.
+        The written file as a `Picture` (a path that Jupyter shows inline).
 
     Raises:
         ValueError: for empty inputs, lengths that differ or an unsupported extension.
