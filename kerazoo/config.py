@@ -494,6 +494,8 @@ def add_arguments(parser, config_class, *, skip: tuple[str, ...] = ()) -> None:
         else:
             if option.choices:
                 kwargs["choices"] = option.choices
+            else:  # `--lr LR`, not `--lr LEARNING_RATE`
+                kwargs["metavar"] = option.flag.lstrip("-").upper().replace("-", "_")
             if option.parse is not None:
                 kwargs["type"] = option.parse
         parser.add_argument(option.flag, **kwargs)

@@ -8,13 +8,15 @@ needs `dataset=` unless it is a zoo model whose name says which dataset it fits.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from kerazoo import registry
-from kerazoo.data import loader
+from kerazoo.config import RunConfig
 from kerazoo.data.registry import check_model_fits, default_dataset, get_dataset
 from kerazoo.tasks import Task, get_task
+from kerazoo.training import steps
 
 
 def open_run(path: str | Path) -> tuple[Path, dict | None]:
@@ -83,9 +85,9 @@ def evaluate(
 ) -> dict:
     """Evaluates a trained model on the test split of a dataset.
 
-    The data is read and batched as `train` does (`loader.load_arrays` ->
-    `loader.pipelines` -> the task's `prepare`) and scored by the task's `test_metrics`,
-    so a run's own test split gives the run's own test metrics.
+    The data is prepared by the training path's own step (`steps.prepare_data`, with the
+    run's seed, split and data options) and scored by the task's `test_metrics`, so a run's
+    own test split gives the run's own test metrics.
 
     Args:
         path: a run folder, or a `.keras` file (inside a run folder or not).
@@ -119,39 +121,39 @@ def evaluate(
                 f"{model_file} is not in a run folder and is not a zoo model, so the dataset "
                 "is not known; pass one (--dataset). Received: dataset=None"
             )
-    get_dataset(dataset)  # the one "Unknown dataset" error
+    dataset_spec = get_dataset(dataset)  # the one "Unknown dataset" error
     if name is not None and name in registry.list_models():
         check_model_fits(name, dataset)
-    config = config or {}
-    options = dict(config.get("data_options", {}))
-    same_dataset = config.get("dataset") == dataset
-    splits, info = loader.load_arrays(
-        dataset,
-        seed=config.get("seed", 0) if same_dataset else 0,
-        validation_split=config.get("validation_split", 0.1) if same_dataset else 0.1,
-        max_examples=config.get("max_examples") if same_dataset else None,
-        scale=False,
-        **(options if same_dataset else {}),
-    )
-    _check_vocabulary(model_file.parent / "vocabulary.txt", info)
 
     from kerazoo.saving import load_model
 
-    model = load_model(model_file)
-    task = model_task(model, name, info)
+    model = load_model(model_file)  # a refused file is answered before any data loads
+    task = model_task(model, name, {"task": dataset_spec.task})
+    data = steps.prepare_data(_data_settings(config, name or model.name, dataset, batch_size), task)
+    info = data.info
+    _check_vocabulary(model_file.parent / "vocabulary.txt", info)
     expected = tuple(task.data_model(model).input_shape[1:])
     if expected != tuple(info.input_shape):
         raise ValueError(
             f"{model_file} takes inputs of shape {expected}, but {dataset} has inputs of shape "
             f"{tuple(info.input_shape)}. Received: dataset={dataset!r}"
         )
-    _, _, test_ds = task.prepare(*loader.pipelines(splits, batch_size, seed=0))
-    scores = model.evaluate(test_ds, verbose=verbose, return_dict=True)
+    scores = model.evaluate(data.test, verbose=verbose, return_dict=True)
     return task.test_metrics(scores, info) | {
         "dataset": info.name,
         "n_test": info.n_test,
         "dataset_source": info.source,
     }
+
+
+def _data_settings(config: dict | None, model: str, dataset: str, batch_size: int) -> RunConfig:
+    """The run's own data settings on its own dataset (the split it held out), else the
+    defaults; on one device, batched for evaluation."""
+    if config is not None and config.get("dataset") == dataset:
+        settings = RunConfig.from_json(config)
+    else:
+        settings = RunConfig(model=model, dataset=dataset)
+    return dataclasses.replace(settings, batch_size=batch_size, strategy="default")
 
 
 def _check_vocabulary(vocabulary_file: Path, info) -> None:

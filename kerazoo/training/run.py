@@ -15,6 +15,7 @@ run finished), `history.csv`, `history.png`, `architecture.png`, plus pictures b
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
 import shutil
@@ -60,6 +61,18 @@ class RunResult:
     model: Any
     info: Any
     config: RunConfig
+
+    @property
+    def pictures(self):
+        """The run's pictures (history, architecture, the task's); a notebook shows them."""
+        from kerazoo.viz.picture import Pictures
+
+        return Pictures(sorted(self.run_dir.glob("*.png")))
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows a finished run as its summary line and its pictures.
+        line = html.escape(summary_line(self.metrics, self.run_dir))
+        return f"<p><code>{line}</code></p>" + (self.pictures._repr_html_() or "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +236,7 @@ train.__signature__ = settings_table.signature_with(train, RunConfig, after="dat
 def _run(config, run_dir, out_dir, fresh, cluster, plots, user_callbacks, verbose) -> RunResult:
     spec = registry.get_spec(config.model)
     task = tasks.get_task(spec.task)
-    data = steps.prepare_data(config, spec, refit=config.refit)
+    data = steps.prepare_data(config, task, refit=config.refit)
     net = steps.build(config, spec, data)  # checks the overrides before anything is written
     if fresh and out_dir == run_dir:
         _start_folder(run_dir, config)

@@ -1,6 +1,6 @@
 """The named steps of kerazoo's one training path.
 
-    prepare_data(config, spec) -> build(config, spec, data) -> fit(net, ...) -> evaluate(net, ...)
+    prepare_data(config, task) -> build(config, spec, data) -> fit(net, ...) -> evaluate(net, ...)
 
 `kerazoo.train` runs them in that order and writes the run folder around them; a KerasTuner
 trial builds through `build` and fits through `fit` (`ZooHyperModel.fit`), with the same
@@ -43,12 +43,15 @@ class Data:
     test: Any
 
 
-def prepare_data(config: RunConfig, spec, *, refit: bool = False) -> Data:
+def prepare_data(config: RunConfig, task, *, refit: bool = False) -> Data:
     """Loads `config.dataset` and makes the task's pipelines at the global batch size.
+
+    Used by `train`, by every tuning trial and by `evaluate`, so they all see the same splits
+    batched and scaled the same way.
 
     Args:
         config: the run's settings (dataset, seed, split, batch, strategy, data options).
-        spec: the model's `ModelSpec` (its task shapes the targets).
+        task: the model's `kerazoo.tasks.Task` (it shapes the targets).
         refit: train on train+validation (a search's best configuration, retrained to be
             tested once); the validation pipeline is then the validation part all the same.
     """
@@ -71,7 +74,6 @@ def prepare_data(config: RunConfig, spec, *, refit: bool = False) -> Data:
     batch = config.batch_size or (128 if info.n_train >= LARGE_TRAIN_SET else 32)
     strategy = distribute.get_strategy(config.strategy)
     global_batch = distribute.global_batch_size(batch, strategy)
-    task = tasks.get_task(spec.task)
     train, val, test = task.prepare(*loader.pipelines(splits, global_batch, seed=config.seed))
     return Data(splits, info, strategy, global_batch, train, val, test)
 

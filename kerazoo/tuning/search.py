@@ -379,7 +379,7 @@ class _Search:
         self.config, self.search_dir, self.role, self.verbose = config, search_dir, role, verbose
         self.clock = time.perf_counter()
         spec = registry.get_spec(config.model)
-        self.data = steps.prepare_data(trial_config(config), spec)
+        self.data = steps.prepare_data(trial_config(config), tasks.get_task(spec.task))
         self.hypermodel = engine.ZooHyperModel(
             spec, trial_config(config), self.data, config.fix, config.space
         )

@@ -69,6 +69,8 @@ def test_every_family_trains_end_to_end_and_leaves_a_complete_run_folder(tmp_pat
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics == result.metrics
+    # In a notebook the result shows its summary line and every picture of the folder.
+    assert result._repr_html_().count("<img") == len(list(out.glob("*.png")))
     assert metrics["dataset"] == spec.datasets[0] or name == "mnist_cnn"
     assert metrics["n_train"] == result.info.n_train <= 256
     assert metrics["n_test"] == result.info.n_test > 0
