@@ -19,11 +19,26 @@ PADDINGS = ("same", "valid")
 _POOL_LAYERS = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
 
 
-def _feature_size(size: int, *, stages: int, kernel_size: int, convs: int, padding: str) -> int:
+def _feature_size(
+    size: int,
+    *,
+    stages: int,
+    kernel_size: int,
+    convs: int,
+    padding: str,
+    first_kernel_size: int | None = None,
+    first_strides: int = 1,
+) -> int:
     """Height (or width) left after `stages` conv blocks, 0 when it vanishes on the way."""
-    for _ in range(stages):
-        if padding == "valid":
-            size -= convs * (kernel_size - 1)
+    for stage in range(stages):
+        for k in range(convs):
+            first = stage == 0 and k == 0
+            kernel = (first_kernel_size or kernel_size) if first else kernel_size
+            stride = first_strides if first else 1
+            if padding == "valid":
+                size = (size - kernel) // stride + 1 if size >= kernel else 0
+            else:
+                size = -(-size // stride)
         # A 2x2 pool needs two pixels; Keras would fail later naming an inner layer.
         if size < 2:
             return 0
@@ -57,6 +72,8 @@ def cnn(
     num_classes: int = 10,
     filters=(32, 64),
     kernel_size: int = 3,
+    first_kernel_size: int | None = None,
+    first_strides: int = 1,
     convs_per_block: int = 1,
     padding: str = "same",
     pool: str = "max",
@@ -85,6 +102,10 @@ def cnn(
         num_classes: number of classes of the softmax output (>= 2).
         filters: number of filters of each conv block, e.g. `(32, 64)`.
         kernel_size: side of the square conv kernels.
+        first_kernel_size: side of the very first conv's kernel (`kernel_size` when None);
+            AlexNet starts with a larger one (11x11 on 224x224 images).
+        first_strides: stride of the very first conv (1 keeps the size, 2 halves it):
+            AlexNet's first layer looks at the image with a large, strided kernel.
         convs_per_block: conv layers in each block before its pooling step (VGG style
             stacks of two 3x3 convs see as far as one 5x5 with fewer weights).
         padding: `"same"` keeps the size through each conv, `"valid"` trims the border.
@@ -120,6 +141,9 @@ def cnn(
     """
     filters = c.check_units(filters, "filters", allow_empty=False)
     kernel_size = c.check_positive_int(kernel_size, "kernel_size")
+    if first_kernel_size is not None:
+        first_kernel_size = c.check_positive_int(first_kernel_size, "first_kernel_size")
+    first_strides = c.check_positive_int(first_strides, "first_strides")
     convs_per_block = c.check_positive_int(convs_per_block, "convs_per_block")
     c.check_choice(padding, "padding", PADDINGS)
     c.check_choice(pool, "pool", POOLS)
@@ -132,6 +156,8 @@ def cnn(
         kernel_size=kernel_size,
         convs=convs_per_block,
         padding=padding,
+        first_kernel_size=first_kernel_size,
+        first_strides=first_strides,
     )
     c.check_num_classes(num_classes, minimum=2)
     dense_units = c.check_units(dense_units, "dense_units")
@@ -146,10 +172,12 @@ def cnn(
     for b, width in enumerate(filters, start=1):
         for k in range(1, convs_per_block + 1):
             suffix = f"{b}" if convs_per_block == 1 else f"{b}_{k}"
+            first = b == 1 and k == 1
             layers.append(
                 keras.layers.Conv2D(
                     width,
-                    kernel_size,
+                    (first_kernel_size or kernel_size) if first else kernel_size,
+                    strides=first_strides if first else 1,
                     padding=padding,
                     activation=None if batchnorm else activation,
                     use_bias=not batchnorm,
@@ -347,4 +375,48 @@ fashion_cnn = register_model(
     reference="Xiao, Rasul & Vollgraf 2017, 'Fashion-MNIST'; Ioffe & Szegedy 2015",
     datasets=("fashion_mnist",),
     tiny={"filters": (4, 8), "dense_units": (16,)},
+)
+
+# AlexNet's recipe shrunk to 28x28 (or 32x32) images: a large, strided first kernel that
+# halves the image at once, filters growing 64 -> 128 -> 256, ReLU and max pooling, and a
+# head of two wide dense layers with dropout 0.5 (the paper's 11x11/4 kernel, 96-384
+# filters and two 4096-unit layers, at the scale of a digit).
+alexnet_small = register_model(
+    name="alexnet_small",
+    base=cnn,
+    preset={
+        "filters": (64, 128, 256),
+        "first_kernel_size": 5,
+        "first_strides": 2,
+        "dense_units": (256, 256),
+        "dropout": 0.5,
+        "name": "alexnet_small",
+    },
+    description="Small AlexNet-style convnet: 5x5/2 conv 64, conv 128, conv 256 (3x3, max "
+    "pool), dense 256-256 with dropout 0.5.",
+    reference="Krizhevsky, Sutskever & Hinton 2012, 'ImageNet classification with deep "
+    "convolutional neural networks'",
+    datasets=("mnist", "mnist_sample", "fashion_mnist"),
+    tiny={"filters": (4, 8, 8), "dense_units": (16, 16)},
+)
+
+# VGG's recipe: only 3x3 kernels, two per block before each pooling step (two stacked 3x3
+# convs see a 5x5 patch with 18 weights per channel pair instead of 25), filters doubling
+# per block, a dense head with dropout.
+vgg_small = register_model(
+    name="vgg_small",
+    base=cnn,
+    preset={
+        "filters": (32, 64, 128),
+        "convs_per_block": 2,
+        "dense_units": (256, 256),
+        "dropout": 0.5,
+        "name": "vgg_small",
+    },
+    description="Small VGG-style convnet: three blocks of two 3x3 convs (32, 64, 128) with max "
+    "pooling, dense 256-256 with dropout 0.5.",
+    reference="Simonyan & Zisserman 2015, 'Very deep convolutional networks for large-scale "
+    "image recognition'",
+    datasets=("mnist", "mnist_sample", "fashion_mnist"),
+    tiny={"filters": (4, 8, 8), "dense_units": (16, 16)},
 )

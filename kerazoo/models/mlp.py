@@ -163,3 +163,36 @@ regression_mlp = register_model(
     inputs=("input_shape",),
     metrics=("mae",),
 )
+
+# One neuron: `hidden_units=()` leaves only the head, `sigmoid(x . w + b)`. Two inputs by
+# default so that its decision line can be drawn (the course's `neuron` lesson); a
+# dataset with more columns gives it one weight per column.
+perceptron = register_model(
+    name="perceptron",
+    base=mlp,
+    preset={"input_shape": (2,), "hidden_units": (), "head": "binary", "name": "perceptron"},
+    description="A single neuron: sigmoid(w . x + b), one weight per input feature and a bias.",
+    reference="Rosenblatt 1958, 'The perceptron'; logistic regression (Cox 1958)",
+    datasets=("breast_cancer",),
+    inputs=("input_shape",),
+)
+
+# The seeds' first network: nn.Linear(1, 5) -> ReLU -> nn.Linear(5, 1), fitted to y = 2x
+# (the `forward_backprop` lesson trains it by hand). A table with more columns gives it
+# more inputs.
+tiny_regressor = register_model(
+    name="tiny_regressor",
+    base=mlp,
+    preset={
+        "input_shape": (1,),
+        "hidden_units": (5,),
+        "head": "regression",
+        "name": "tiny_regressor",
+    },
+    task="regression",
+    description="The seeds' 1-5-1 regressor: 1 input, 5 ReLU units, 1 linear output.",
+    reference="Deep-learning-basics course: Linear(1, 5)-ReLU-Linear(5, 1) learning y = 2x",
+    datasets=("diabetes",),
+    inputs=("input_shape",),
+    metrics=("mae",),
+)

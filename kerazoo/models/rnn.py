@@ -17,7 +17,9 @@ import keras
 from kerazoo.models import _common as c
 from kerazoo.registry import register_model
 
-CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple": keras.layers.SimpleRNN}
+# The name a cell gives its layers and models (`simple_rnn_1`, `simple_rnn_classifier`).
+_CELL_NAMES = {"lstm": "lstm", "gru": "gru", "simple": "simple_rnn"}
 
 
 def _check_cell(cell) -> str:
@@ -39,6 +41,7 @@ def _recurrent_stack(
     kernel_initializer,
     dropout: float,
     recurrent_dropout: float,
+    recurrent_initializer="orthogonal",
 ) -> list:
     """The recurrent layers: every layer but the last returns its whole sequence."""
     layers = []
@@ -49,9 +52,10 @@ def _recurrent_stack(
             return_sequences=not last,
             activation=activation,
             kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
-            name=f"{cell}_{i}",
+            name=f"{_CELL_NAMES[cell]}_{i}",
         )
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
@@ -69,6 +73,7 @@ def recurrent_classifier(
     bidirectional: bool = False,
     activation="tanh",
     kernel_initializer="glorot_uniform",
+    recurrent_initializer="orthogonal",
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
     num_classes: int = 4,
@@ -78,10 +83,11 @@ def recurrent_classifier(
     compile: bool = True,
     name: str | None = None,
 ) -> keras.Model:
-    """A text classifier: `token ids -> Embedding -> [LSTM|GRU]* -> Dense softmax`.
+    """A text classifier: `token ids -> Embedding -> [LSTM|GRU|SimpleRNN]* -> Dense softmax`.
 
     Args:
-        cell: `"lstm"` or `"gru"`.
+        cell: `"lstm"`, `"gru"` or `"simple"` (a plain `SimpleRNN`: `h = tanh(x W + h U
+            + b)`, no gates, so its gradient fades over long sequences).
         vocab_size: number of token ids, including 0 (padding) and 1 (out of vocabulary).
         sequence_length: tokens per example; `None` accepts sequences of any length.
         embedding_dim: size of each token's vector.
@@ -91,8 +97,11 @@ def recurrent_classifier(
             doubles the recurrent parameters and the width passed up.
         activation: the cell's output/candidate activation (`"tanh"` as in the papers).
         kernel_initializer: initializer of the input kernels and of the output layer:
-            `"glorot_uniform"` (alias `"xavier"`), `"he_normal"` (`"he"`), ...; the
-            recurrent kernels stay orthogonal.
+            `"glorot_uniform"` (alias `"xavier"`), `"he_normal"` (`"he"`), ...
+        recurrent_initializer: initializer of the recurrent (state-to-state) kernels:
+            `"orthogonal"` (Keras's default: the state's norm is kept step after step) or
+            e.g. `"random_normal"` (small random weights, as in the 1990s networks whose
+            gradients vanished).
         dropout: dropout rate on each recurrent layer's inputs, in [0, 1).
         recurrent_dropout: dropout rate on each recurrent layer's state, in [0, 1).
         num_classes: number of classes (4 for the fortunes en/de/es/it language id).
@@ -100,7 +109,7 @@ def recurrent_classifier(
         optimizer: `"adam"`, `"sgd"`, `"rmsprop"`, `"adamw"` or an optimizer instance.
         learning_rate: learning rate for a named optimizer (its default when None).
         compile: compile with sparse categorical cross-entropy and accuracy.
-        name: model name; defaults to `"{cell}_classifier"`.
+        name: model name; defaults to `"{cell}_classifier"` (`"simple_rnn_classifier"`).
 
     Returns:
         A `keras.Model` taking int32 ids of shape `(batch, sequence_length)`.
@@ -115,7 +124,7 @@ def recurrent_classifier(
     ```
     """
     cell = _check_cell(cell)
-    name = name or f"{cell}_classifier"
+    name = name or f"{_CELL_NAMES[cell]}_classifier"
     c.check_positive_int(vocab_size, "vocab_size", minimum=2)
     if sequence_length is not None:
         c.check_positive_int(sequence_length, "sequence_length")
@@ -124,6 +133,7 @@ def recurrent_classifier(
     _check_flag(bidirectional, "bidirectional")
     activation = c.check_activation(activation)
     init = c.check_initializer(kernel_initializer)
+    recurrent_init = c.check_initializer(recurrent_initializer, "recurrent_initializer")
     dropout = c.check_rate(dropout)
     recurrent_dropout = c.check_rate(recurrent_dropout, "recurrent_dropout")
     c.check_num_classes(num_classes, minimum=2)
@@ -140,6 +150,7 @@ def recurrent_classifier(
             kernel_initializer=init,
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
+            recurrent_initializer=recurrent_init,
         ),
         keras.layers.Dense(
             num_classes, activation="softmax", kernel_initializer=init, name="output"
@@ -170,10 +181,10 @@ def recurrent_forecaster(
     compile: bool = True,
     name: str | None = None,
 ) -> keras.Model:
-    """A time-series forecaster: `(window, features) -> [LSTM|GRU]* -> Dense(horizon)`.
+    """A time-series forecaster: `(window, features) -> [LSTM|GRU|SimpleRNN]* -> Dense(horizon)`.
 
     Args:
-        cell: `"lstm"` or `"gru"`.
+        cell: `"lstm"`, `"gru"` or `"simple"` (a plain `SimpleRNN`).
         input_shape: `(window, features)`: past steps seen and values per step.
         units: width of each stacked recurrent layer; all but the last return their
             whole sequence.
@@ -189,7 +200,7 @@ def recurrent_forecaster(
         optimizer: `"adam"`, `"sgd"`, `"rmsprop"`, `"adamw"` or an optimizer instance.
         learning_rate: learning rate for a named optimizer (its default when None).
         compile: compile with mean squared error and mean absolute error.
-        name: model name; defaults to `"{cell}_forecaster"`.
+        name: model name; defaults to `"{cell}_forecaster"` (`"simple_rnn_forecaster"`).
 
     Returns:
         A `keras.Model` mapping `(batch, window, features)` to `(batch, horizon)`.
@@ -204,7 +215,7 @@ def recurrent_forecaster(
     ```
     """
     cell = _check_cell(cell)
-    name = name or f"{cell}_forecaster"
+    name = name or f"{_CELL_NAMES[cell]}_forecaster"
     shape = c.check_input_shape(
         input_shape, rank=2, model=name, layout="(window, features)", allow_none=False
     )
@@ -288,4 +299,16 @@ gru_forecaster = register_model(
     description="Forecaster: 24 past values through GRU 64, one linear output per future step.",
     reference="Cho et al. 2014, 'Learning Phrase Representations using RNN Encoder-Decoder'",
     **_FORECASTER,
+)
+
+# The plain recurrent layer the gated cells improve on: the course's `rnn` lesson measures
+# how much less gradient reaches its early steps than an LSTM's.
+simple_rnn_classifier = register_model(
+    name="simple_rnn_classifier",
+    base=recurrent_classifier,
+    preset={"cell": "simple"},
+    description="Text classifier: masked word embedding 64, SimpleRNN 64 (no gates), softmax "
+    "over 4 languages.",
+    reference="Elman 1990, 'Finding structure in time'",
+    **_CLASSIFIER,
 )

@@ -170,3 +170,42 @@ def test_learns_real_digits(factory, epochs, floor):
     model.fit(x[:1000], y[:1000], epochs=epochs, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x[1000:], y[1000:], verbose=0)
     assert accuracy > floor  # chance is 0.1; measured 0.93-0.95 (mnist_cnn), 0.88-0.89 (lenet5)
+
+
+def test_alexnet_small_starts_with_a_large_strided_kernel():
+    from kerazoo.models.cnn import alexnet_small
+
+    model = alexnet_small(compile=False)
+    first = model.get_layer("conv_1")
+    assert first.kernel_size == (5, 5) and first.strides == (2, 2)
+    assert model.get_layer("conv_2").kernel_size == (3, 3)
+    assert model.get_layer("conv_2").strides == (1, 1)
+    assert [model.get_layer(f"dense_{i}").units for i in (1, 2)] == [256, 256]
+    assert model.count_params() == 504_842
+    assert alexnet_small(input_shape=(32, 32, 3), compile=False).output_shape == (None, 10)
+
+
+def test_vgg_small_stacks_two_3x3_convs_per_block():
+    from kerazoo.models.cnn import vgg_small
+
+    model = vgg_small(compile=False)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.name for c in convs] == [f"conv_{b}_{k}" for b in (1, 2, 3) for k in (1, 2)]
+    assert all(c.kernel_size == (3, 3) for c in convs)
+    assert model.count_params() == 649_962
+
+
+def test_the_first_conv_arguments_are_checked_and_change_nothing_by_default():
+    assert (
+        cnn(compile=False).count_params()
+        == cnn(first_kernel_size=3, first_strides=1, compile=False).count_params()
+    )
+    with pytest.raises(ValueError, match=r"Received: first_strides=0"):
+        cnn(first_strides=0)
+    with pytest.raises(ValueError, match=r"Received: first_kernel_size='big'"):
+        cnn(first_kernel_size="big")
+    # The stride counts as a halving ("same" padding rounds up): 3 blocks after a stride of
+    # 2 need 15 pixels (15 -> 8 -> 4 -> 2 -> 1).
+    with pytest.raises(ValueError, match=r">= 15\. Received: input_shape="):
+        cnn(filters=(4, 4, 4), first_strides=2, input_shape=(14, 14, 1))
+    cnn(filters=(4, 4, 4), first_strides=2, input_shape=(15, 15, 1), compile=False)

@@ -106,3 +106,36 @@ def test_mlp_specific_bad_input(kwargs, message):
     with pytest.raises(ValueError) as err:
         mlp(**kwargs)
     assert message in str(err.value)
+
+
+def test_perceptron_and_tiny_regressor_are_the_course_nets():
+    from kerazoo.models.mlp import perceptron, tiny_regressor
+
+    neuron = perceptron()
+    assert neuron.count_params() == 3  # w1, w2, b
+    assert neuron.get_layer("output").activation.__name__ == "sigmoid"
+    assert neuron.loss == "binary_crossentropy" or "binary" in str(neuron.loss).lower()
+    seeds = tiny_regressor()
+    assert [layer.units for layer in seeds.layers if isinstance(layer, keras.layers.Dense)] == [
+        5,
+        1,
+    ]
+    assert seeds.count_params() == 16  # Linear(1, 5) + Linear(5, 1)
+    # A table with more columns gives one weight per column.
+    assert perceptron(input_shape=(10,)).count_params() == 11
+
+
+def test_perceptron_learns_two_real_measurements():
+    x, y, names = tabular.breast_cancer()
+    assert list(names[:2]) == ["mean radius", "mean texture"]
+    x = x[:, :2]
+    order = np.random.default_rng(0).permutation(len(x))
+    x, y = x[order], y[order]
+    x_train, x_test = _standardize(x[:450], x[450:])
+    keras.utils.set_random_seed(0)
+    from kerazoo.models.mlp import perceptron
+
+    model = perceptron(optimizer="sgd", learning_rate=0.1)
+    model.fit(x_train, y[:450], epochs=15, batch_size=32, verbose=0)
+    _, accuracy = model.evaluate(x_test, y[450:], verbose=0)
+    assert accuracy > 0.8

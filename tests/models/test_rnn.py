@@ -182,5 +182,41 @@ def test_bad_arguments_name_the_argument(name, kwargs, argument):
 
 
 def test_unknown_cell_lists_the_choices():
-    with pytest.raises(ValueError, match=r"one of \('lstm', 'gru'\). Received: cell='rnn'"):
+    with pytest.raises(
+        ValueError, match=r"one of \('lstm', 'gru', 'simple'\). Received: cell='rnn'"
+    ):
         rnn.recurrent_classifier(cell="rnn")
+
+
+def test_simple_rnn_classifier_is_a_plain_recurrent_layer():
+    model = rnn.simple_rnn_classifier(**TINY_TEXT, compile=False)
+    assert model.name == "simple_rnn_classifier"
+    layer = model.get_layer("simple_rnn_1")
+    assert isinstance(layer, keras.layers.SimpleRNN)
+    # No gates: one input kernel, one recurrent kernel, one bias (the LSTM has 4 of each).
+    lstm = rnn.lstm_classifier(**TINY_TEXT, compile=False).get_layer("lstm_1")
+    assert lstm.count_params() == 4 * layer.count_params()
+    assert rnn.recurrent_forecaster(cell="simple").name == "simple_rnn_forecaster"
+
+
+def test_recurrent_initializer_is_orthogonal_unless_asked(fortune_ids):
+    ids, labels = fortune_ids
+    default = rnn.simple_rnn_classifier(**TINY_TEXT, compile=False).get_layer("simple_rnn_1")
+    u = keras.ops.convert_to_numpy(default.cell.recurrent_kernel)
+    np.testing.assert_allclose(u @ u.T, np.eye(16), atol=1e-5)
+    small = rnn.simple_rnn_classifier(
+        **TINY_TEXT, recurrent_initializer="random_normal", compile=False
+    )
+    u = keras.ops.convert_to_numpy(small.get_layer("simple_rnn_1").cell.recurrent_kernel)
+    assert np.abs(np.linalg.eigvals(u)).max() < 0.6  # small random weights: a shrinking map
+    with pytest.raises(ValueError, match=r"Received: recurrent_initializer='nope'"):
+        rnn.simple_rnn_classifier(recurrent_initializer="nope")
+
+
+def test_simple_rnn_classifier_learns_real_languages(fortune_ids):
+    ids, labels = fortune_ids
+    keras.utils.set_random_seed(0)
+    model = rnn.simple_rnn_classifier(**(TINY_TEXT | {"sequence_length": 48}), num_classes=2)
+    model.fit(ids[:300], labels[:300], epochs=5, batch_size=32, verbose=0)
+    _, accuracy = model.evaluate(ids[300:], labels[300:], verbose=0)
+    assert accuracy > 0.7
