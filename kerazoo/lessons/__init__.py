@@ -20,6 +20,7 @@ cells top to bottom.
 from __future__ import annotations
 
 import difflib
+import html
 import importlib
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 # The lessons, in the order of the seed courses (neuron -> ... -> mini projects).
 # name -> title; the module is kerazoo.lessons.<name>. Listing them imports no Keras.
 LESSONS: dict[str, str] = {
+    "neuron": "One neuron: a weighted sum, a bias, a sigmoid, and its decision line",
     "activations": "Activation functions: why a network needs non-linearity",
     "forward_backprop": "Forward pass and backpropagation by hand, checked against Keras",
     "losses": "Loss functions: MSE, MAE, Huber and cross-entropy, and what an outlier does",
@@ -35,6 +37,16 @@ LESSONS: dict[str, str] = {
     "batch_and_epochs": "Batch size and epochs: updates per epoch, seconds per epoch, accuracy",
     "overfitting": "Overfitting, and what dropout, L2, early stopping, batch norm and augmentation do",
     "initializers": "Weight initialization: zeros, uniform, Glorot and He in a deep net",
+    "cnn": "Convolutional networks: kernels, feature maps, pooling and weight sharing",
+    "architectures": "Classic convnets: LeNet-5, AlexNet, VGG and ResNet on the same digits",
+    "rnn": "Recurrent networks: SimpleRNN vs LSTM vs GRU, and the vanishing gradient",
+    "attention": "Attention: a transformer's attention weights over a real quotation",
+    "autoencoder": "Autoencoders: bottleneck size, a 2-D latent space, denoising",
+    "vae_gan": "Generative models: a VAE's 2-D latent map and a DCGAN learning, epoch by epoch",
+    "dl_vs_ml": "Deep learning vs classical ML: accuracy and seconds against training-set size",
+    "workflow": "The nine-step workflow on one problem: data to tuning to a deployed TFLite file",
+    "mnist_project": "Mini project: a small CNN digit classifier on MNIST, 5 epochs, > 95%?",
+    "mlp_project": "Mini project: a multi-layer network without convolutions on MNIST, > 95%?",
 }
 
 DEFAULT_ROOT = Path("runs") / "lessons"
@@ -102,4 +114,28 @@ def run(name: str, *, quick: bool = False, out: str | os.PathLike | None = None)
     except BaseException:
         lesson.abort()
         raise
-    return lesson.finish()
+    return LessonResults(lesson.finish(), folder)
+
+
+class LessonResults(dict):
+    """A lesson's results.json as a dict; a notebook shows its numbers and pictures."""
+
+    def __init__(self, results: dict, folder: Path):
+        super().__init__(results)
+        self.folder = Path(folder)
+
+    @property
+    def pictures(self):
+        from kerazoo.viz.picture import Picture, Pictures
+
+        return Pictures(
+            Picture(self.folder / p["file"], caption=p["caption"]) for p in self["pictures"]
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self["numbers"].items()
+        )
+        title = html.escape(self["title"])
+        return f"<h4>{title}</h4><table>{rows}</table>" + (self.pictures._repr_html_() or "")

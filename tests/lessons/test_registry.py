@@ -9,8 +9,24 @@ from kerazoo.lessons import LESSONS
 
 def test_lessons_in_course_order_and_importable():
     names = kerazoo.lessons.list_lessons()
-    assert names[:2] == ["activations", "forward_backprop"]
-    assert "initializers" in names
+    # The seeds' order: basics, training, then the network types, then the projects.
+    order = [
+        "activations",
+        "forward_backprop",
+        "losses",
+        "optimizers",
+        "learning_rate",
+        "batch_and_epochs",
+        "overfitting",
+        "initializers",
+        "cnn",
+        "attention",
+        "autoencoder",
+        "dl_vs_ml",
+        "workflow",
+        "mnist_project",
+    ]
+    assert [n for n in names if n in order] == order
     assert names == list(LESSONS)
     for name in names:
         assert callable(kerazoo.lessons.get_lesson(name).run)
@@ -24,7 +40,7 @@ def test_unknown_lesson_is_a_value_error(bad):
 
 def test_unknown_lesson_suggests_close_names():
     with pytest.raises(
-        ValueError, match=r"Did you mean activations\?.*Received: name='activation'$"
+        ValueError, match=r"Did you mean activations\b.*Received: name='activation'$"
     ):
         kerazoo.lessons.get_lesson("activation")
 
@@ -54,3 +70,10 @@ def test_main_runs_a_lesson(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "slope_shift_mse" in out
     assert (tmp_path / "results.json").is_file()
+
+
+def test_lesson_results_show_their_numbers_and_pictures_in_a_notebook(tmp_path):
+    results = kerazoo.lessons.run("forward_backprop", quick=True, out=tmp_path)
+    page = results._repr_html_()  # what Jupyter renders for the returned value
+    assert results["title"] in page and "max_abs_gradient_difference" in page
+    assert page.count("<img") == len(results["pictures"]) >= 1
