@@ -49,6 +49,7 @@ KERAZOO_COMMANDS = (
     "tune",
     "evaluate",
     "predict",
+    "lesson",
 )
 MODES = ("train", "tune")
 ORACLE_IP = "127.0.0.1"

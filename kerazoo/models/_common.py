@@ -175,7 +175,7 @@ def l2_regularizer(l2):
 
 
 def check_learning_rate(learning_rate) -> None:
-    """The one rule for a learning rate (None or a number in (0, 10)), shared with train's
+    """The one rule for a learning rate (None or a finite number > 0), shared with train's
     settings: it is defined in kerazoo.config."""
     config.learning_rate(learning_rate, "learning_rate")
 

@@ -25,7 +25,7 @@ def report():
         [sys.executable, str(WORKER)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1800,  # a bound against a hang, not a speed check: the cores may be busy
         cwd=ROOT,
         env=env,
     )
