@@ -81,3 +81,31 @@ def symbolic_build(model, data_batch) -> None:
     build the compiled metrics and the optimizer from one batch. The multi-worker loop needs
     it outside `fit`, which fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)."""
     model._symbolic_build(data_batch=data_batch)
+
+
+# Keras 3.15.1 private attributes of its own callbacks and models. kerazoo extends these
+# callbacks (a backup that a NaN can freeze, an atomic checkpoint) and drives them outside
+# `fit` (the multi-worker loop), which the public API does not cover.
+
+
+def backup_metadata_path(backup) -> str:
+    """The JSON file in which `BackupAndRestore` records the finished epochs it saved
+    (`_training_metadata_path`); the NaN guard reads it to say which epoch is kept."""
+    return backup._training_metadata_path
+
+
+def restored_initial_epoch(model) -> int:
+    """The first epoch to run after `BackupAndRestore.on_train_begin` restored a backup: it
+    sets `model._initial_epoch`, which Keras's `fit` reads; the multi-worker loop reads it too."""
+    return int(model._initial_epoch or 0)
+
+
+def clear_restored_initial_epoch(model) -> None:
+    """Forget an earlier session's restored epoch before `on_train_begin` (as `fit` does)."""
+    model._initial_epoch = None
+
+
+# `kerazoo.training.callbacks.AtomicModelCheckpoint` overrides `ModelCheckpoint._save_model`
+# (keras 3.15.1) to write into a temporary file and rename it: Keras writes in place, so a
+# kill during a save would leave no best model. A method override cannot live here; this
+# note is its entry in the list.

@@ -273,6 +273,26 @@ def _max_examples_field():
     )
 
 
+def _epochs_field(default: int, help: str):
+    return setting(default, check=int_in(1, MAX_EPOCHS), flag="--epochs", parse=int, help=help)
+
+
+def _seed_field(help: str):
+    return setting(0, check=int_in(0, MAX_SEED), flag="--seed", parse=int, help=help)
+
+
+def _pairs_field(flag: str, help: str, *, many: bool = False):
+    """A dict given on the command line as repeatable `KEY=VALUE` flags."""
+    return setting(
+        factory=dict,
+        check=mapping,
+        flag=flag,
+        repeat=True,
+        parse=lambda pairs: parse_pairs(pairs, flag=flag, many=many),
+        help=help,
+    )
+
+
 @dataclasses.dataclass
 class RunConfig(Settings):
     """Everything needed to repeat a run; written to `config.json`.
@@ -284,12 +304,9 @@ class RunConfig(Settings):
 
     model: str
     dataset: str | None = _dataset_field()
-    epochs: int = setting(
+    epochs: int = _epochs_field(
         DEFAULT_EPOCHS,
-        check=int_in(1, MAX_EPOCHS),
-        flag="--epochs",
-        parse=int,
-        help=f"epochs to train (default {DEFAULT_EPOCHS}; fewer if early stopping ends the run)",
+        f"epochs to train (default {DEFAULT_EPOCHS}; fewer if early stopping ends the run)",
     )
     batch_size: int | None = _batch_size_field()
     optimizer: str | None = setting(
@@ -321,13 +338,7 @@ class RunConfig(Settings):
         choices=TRAIN_STRATEGIES,
         help="tf.distribute strategy; multiworker: every worker in TF_CONFIG runs this command",
     )
-    seed: int = setting(
-        0,
-        check=int_in(0, MAX_SEED),
-        flag="--seed",
-        parse=int,
-        help="seed of the weights, the validation carve and the shuffle order",
-    )
+    seed: int = _seed_field("seed of the weights, the validation carve and the shuffle order")
     validation_split: float = _validation_split_field()
     max_examples: int | None = _max_examples_field()
     early_stopping: bool = setting(
@@ -345,13 +356,8 @@ class RunConfig(Settings):
         parse=int,
         help="early-stopping patience in epochs (default 5)",
     )
-    overrides: dict = setting(
-        factory=dict,
-        check=mapping,
-        flag="--set",
-        repeat=True,
-        parse=lambda pairs: parse_pairs(pairs, flag="--set"),
-        help="model arguments, e.g. {'dropout': 0.3} (--set KEY=VALUE, repeatable)",
+    overrides: dict = _pairs_field(
+        "--set", "model arguments, e.g. {'dropout': 0.3} (--set KEY=VALUE, repeatable)"
     )
     data_options: dict = setting(
         factory=dict,
@@ -384,41 +390,19 @@ class SearchConfig(Settings):
         parse=int,
         help="trials, failed ones included (default 10)",
     )
-    epochs: int = setting(
-        5,
-        check=int_in(1, MAX_EPOCHS),
-        flag="--epochs",
-        parse=int,
-        help="epochs per trial, Hyperband's max (default 5)",
-    )
+    epochs: int = _epochs_field(5, "epochs per trial, Hyperband's max (default 5)")
     objective: str | None = setting(
         None,
         check=optional_text,
         flag="--objective",
         help="what ranks trials: val_accuracy (classifiers' default), val_loss, ...",
     )
-    seed: int = setting(
-        0,
-        check=int_in(0, MAX_SEED),
-        flag="--seed",
-        parse=int,
-        help="seed of the tuner, the weights and the validation carve",
-    )
-    fix: dict = setting(
-        factory=dict,
-        check=mapping,
-        flag="--fix",
-        repeat=True,
-        parse=lambda pairs: parse_pairs(pairs, flag="--fix"),
-        help="fix a hyperparameter, e.g. lr=0.001 (repeatable)",
-    )
-    space: dict = setting(
-        factory=dict,
-        check=mapping,
-        flag="--space",
-        repeat=True,
-        parse=lambda pairs: parse_pairs(pairs, flag="--space", many=True),
-        help="narrow a hyperparameter to these values, e.g. units_1=32,64 (repeatable)",
+    seed: int = _seed_field("seed of the tuner, the weights and the validation carve")
+    fix: dict = _pairs_field("--fix", "fix a hyperparameter, e.g. lr=0.001 (repeatable)")
+    space: dict = _pairs_field(
+        "--space",
+        "narrow a hyperparameter to these values, e.g. units_1=32,64 (repeatable)",
+        many=True,
     )
     max_examples: int | None = _max_examples_field()
     batch_size: int | None = _batch_size_field()

@@ -18,11 +18,8 @@
 # %%
 from __future__ import annotations
 
-import numpy as np
-
-from kerazoo.lessons._lesson import COLORS, Lesson, note, percent
-
-BAR = 0.95  # the seeds' expected accuracy
+from kerazoo.lessons._digits import load_and_normalise, predict_random, train_and_plot
+from kerazoo.lessons._lesson import Lesson
 
 # %% [markdown]
 # ## 1-2. Load the digits and normalise them
@@ -32,16 +29,7 @@ BAR = 0.95  # the seeds' expected accuracy
 
 
 # %%
-def load_and_normalise(lesson: Lesson):
-    from kerazoo.data import load_arrays
-
-    raw, _ = load_arrays("mnist_sample", scale=False)
-    splits, _ = load_arrays("mnist_sample")
-    lesson.measure("pixel_max_raw", int(raw.x_train.max()), "largest pixel value as stored (uint8)")
-    lesson.measure(
-        "pixel_max_normalised", float(splits.x_train.max()), "largest pixel value after / 255"
-    )
-    return splits
+# `load_and_normalise` is shared with mlp_project (kerazoo/lessons/_digits.py).
 
 
 # %% [markdown]
@@ -54,57 +42,7 @@ def load_and_normalise(lesson: Lesson):
 
 # %%
 def train(lesson: Lesson):
-    epochs = lesson.pick(3, 5)
-    result, history = lesson.train(
-        "mnist_cnn",
-        "mnist_sample",
-        tag="mnist_cnn",
-        epochs=epochs,
-        early_stopping=False,
-    )
-    accuracy = result.metrics["test_accuracy"]
-    lesson.measure("n_train", result.metrics["n_train"], "training digits")
-    lesson.measure("n_test", result.metrics["n_test"], "test digits")
-    lesson.measure("epochs", epochs, "epochs trained")
-    lesson.measure("params", result.metrics["params"], "parameters of mnist_cnn")
-    lesson.measure("train_seconds", result.metrics["seconds"], "seconds spent in fit")
-    lesson.measure(
-        "test_accuracy", accuracy, f"test accuracy ({result.metrics['n_test']:,} digits)"
-    )
-    lesson.measure(
-        "reaches_95_percent", bool(accuracy > BAR), "test accuracy above the seeds' 95% bar"
-    )
-
-    fig, (ax_a, ax_l) = lesson.figure(13, 4.6, ncols=2)
-    ep = history["epoch"]
-    ax_a.plot(ep, 100 * history["accuracy"], marker="o", color=COLORS[0], label="training")
-    ax_a.plot(ep, 100 * history["val_accuracy"], marker="o", color=COLORS[1], label="validation")
-    ax_a.axhline(100 * accuracy, color=COLORS[2], lw=2, label=f"test: {percent(accuracy)}")
-    ax_a.axhline(100 * BAR, color="k", ls="--", lw=1.2, label="the seeds' bar: 95%")
-    ax_a.set(
-        title=f"mnist_cnn on {result.metrics['n_train']:,} real digits: accuracy per epoch",
-        xlabel="epoch",
-        ylabel="accuracy (%)",
-    )
-    verdict = "above" if accuracy > BAR else "below"
-    note(
-        ax_a,
-        f"test accuracy {percent(accuracy)}\n{verdict} the 95% bar\n"
-        f"{result.metrics['seconds']:.0f} s of training",
-        loc="lower right",
-    )
-    ax_a.legend(fontsize=8.5, loc="center right")
-    ax_l.plot(ep, history["loss"], marker="o", color=COLORS[0], label="training")
-    ax_l.plot(ep, history["val_loss"], marker="o", color=COLORS[1], label="validation")
-    ax_l.set(title="Loss per epoch", xlabel="epoch", ylabel="cross-entropy loss (nats)")
-    ax_l.legend(fontsize=8.5)
-    for ax in (ax_a, ax_l):
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    lesson.save(
-        fig, "accuracy.png", "Accuracy and loss of mnist_cnn per epoch, and its test score."
-    )
-    return result
+    return train_and_plot(lesson, "mnist_cnn", epochs=lesson.pick(3, 5), early_stopping=False)
 
 
 # %% [markdown]
@@ -112,34 +50,14 @@ def train(lesson: Lesson):
 
 
 # %%
-def predict_random(lesson: Lesson, model, splits) -> None:
-    rng = np.random.default_rng(0)
-    picks = rng.choice(len(splits.x_test), size=18, replace=False)
-    probs = model.predict(splits.x_test[picks], verbose=0)
-    predicted = probs.argmax(axis=1)
-    truth = splits.y_test[picks]
-    correct = int((predicted == truth).sum())
-    lesson.measure("random_digits_correct", correct, "of 18 random test digits, predicted right")
-    fig, axes = lesson.figure(12, 6.4, nrows=3, ncols=6)
-    for ax, i, p, t, pr in zip(axes.flat, picks, predicted, truth, probs, strict=True):
-        ax.imshow(splits.x_test[i, :, :, 0], cmap="gray_r", vmin=0, vmax=1)
-        color = "tab:green" if p == t else "tab:red"
-        ax.set_title(f"predicted {p} ({100 * pr[p]:.0f}%)\ntrue {t}", color=color, fontsize=9.5)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(
-        f"18 random test digits: {correct} predicted right (green), {18 - correct} wrong (red); "
-        "in brackets the predicted class's probability",
-        fontsize=10.5,
-    )
-    lesson.save(fig, "predictions.png", "Random test digits with mnist_cnn's predictions.")
+# `predict_random` is shared with mlp_project (kerazoo/lessons/_digits.py).
 
 
 # %%
 def run(lesson: Lesson) -> None:
     splits = load_and_normalise(lesson)
     result = train(lesson)
-    predict_random(lesson, result.model, splits)
+    predict_random(lesson, "mnist_cnn", result.model, splits)
 
 
 # %%

@@ -34,6 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerazoo import _private_api as private
 from kerazoo.config import LR_SCHEDULES  # one list of schedules: kerazoo.config
 
 
@@ -156,7 +157,7 @@ class NaNGuard(keras.callbacks.Callback):
     def _backed_up_epochs(self) -> int | None:
         # BackupAndRestore's metadata holds the number of finished epochs it saved.
         try:
-            with open(self.backup._training_metadata_path) as f:
+            with open(private.backup_metadata_path(self.backup)) as f:
                 return int(json.load(f)["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -185,7 +186,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     during a save would lose its best model and leave a file that loads as "File not found".
     This subclass saves into a temporary file beside the target and renames it over the
     target, which is atomic on one file system. It overrides Keras's private `_save_model`
-    (stable across the pinned keras 3.15.x); everything else is Keras's callback.
+    (checked against keras 3.15.1; listed in kerazoo/_private_api.py); everything else is
+    Keras's callback.
     """
 
     def _save_model(self, epoch, batch, logs):

@@ -225,11 +225,11 @@ def fit(
         verbose=0,
     )
     net.stop_training = False
-    net._initial_epoch = None  # BackupAndRestore sets it when it restores a backup
+    private.clear_restored_initial_epoch(net)  # BackupAndRestore sets it when it restores
     local_examples = 0
     start = time.perf_counter()
     callback_list.on_train_begin()
-    initial_epoch = int(net._initial_epoch or 0)
+    initial_epoch = private.restored_initial_epoch(net)
     epochs_done = initial_epoch
     for epoch in range(initial_epoch, epochs):
         net.reset_metrics()
