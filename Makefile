@@ -44,8 +44,8 @@ test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup
-	$(BIN)/ruff check kerazoo tests bench examples tuning
-	$(BIN)/ruff format --check kerazoo tests bench examples tuning
+	$(BIN)/ruff check kerazoo tests bench examples tuning tools
+	$(BIN)/ruff format --check kerazoo tests bench examples tuning tools
 
 format: setup
 	$(BIN)/ruff format kerazoo tests

@@ -15,6 +15,14 @@ from kerazoo.cli import course, deploy, models, training, tuning
 from kerazoo.launch import MODES
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as the library's are: one line on stderr, exit status 2 (not the
+    usage block, which `--help` shows)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _verbosity(value: str):
     if value == "auto":
         return value
@@ -213,7 +221,7 @@ def _add_lesson(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `kerazoo` parser; each command's namespace has `func(args) -> exit status`."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="kerazoo",
         description="The Keras 3 model zoo for deep-learning basics.",
         epilog="Run `kerazoo COMMAND --help` for a command's options.",

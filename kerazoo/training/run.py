@@ -17,10 +17,12 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import math
 import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,42 @@ class RunResult:
 # Plan: every check before anything is loaded or written
 
 
+# Factory arguments the training path sets itself: a run compiles its model (it fits it), and
+# model.keras carries the registry name (evaluate/predict of a bare file read it).
+CONTROLLED_OVERRIDES = {
+    "compile": "the run compiles the model it trains (with --optimizer/--lr if given)",
+    "name": "the saved model keeps its registry name, which `kerazoo evaluate` and "
+    "`kerazoo predict` read to know the model",
+}
+MAX_ARGUMENT = 2**31 - 1  # layer widths, counts and sizes are 32-bit in Keras and TensorFlow
+
+
+def check_numbers(values: dict, name: str) -> None:
+    """Refuses NaN, infinities and integers beyond 32 bits anywhere in `values` (nested
+    lists, tuples and dicts too): no model or data argument means them, and they fail deep
+    inside Keras or TensorFlow, or silently train on NaN."""
+
+    def bad(value) -> bool:
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, float):
+            return not math.isfinite(value)
+        if isinstance(value, int):
+            return abs(value) > MAX_ARGUMENT
+        if isinstance(value, list | tuple | set):
+            return any(bad(v) for v in value)
+        if isinstance(value, dict):
+            return any(bad(v) for v in value.values())
+        return False
+
+    for key, value in values.items():
+        if bad(value):
+            raise ValueError(
+                f"{key} must hold finite numbers and integers of at most {MAX_ARGUMENT:,} "
+                f"in absolute value ({name}). Received: {key}={value!r}"
+            )
+
+
 def _check_run(config: RunConfig) -> None:
     """The checks that need more than one field: model and dataset, overrides, strategy."""
     info = registry.model_info(config.model)
@@ -90,6 +128,14 @@ def _check_run(config: RunConfig) -> None:
             f"{arg} comes from the dataset ({config.dataset}) and cannot be overridden; change "
             f"the dataset or its options instead. Received: {arg}={config.overrides[arg]!r}"
         )
+    for arg, why in CONTROLLED_OVERRIDES.items():
+        if arg in config.overrides:
+            raise ValueError(
+                f"{arg} cannot be a model override of a run: {why}. "
+                f"Received: {arg}={config.overrides[arg]!r}"
+            )
+    check_numbers(config.overrides, "overrides")
+    check_numbers(config.data_options, "data_options")
     for arg, flag in (("optimizer", "--optimizer"), ("learning_rate", "--lr")):
         if arg in config.overrides:
             raise ValueError(
@@ -222,8 +268,24 @@ def train(
         distribute.get_strategy("multiworker")
     # Where this process writes: the run folder, or a non-chief worker's temporary folder.
     out_dir = run_dir if cluster is None else multiworker.write_dir(run_dir, cluster)
+
+    # Under the folder's lock, the folder is checked again: another process may have
+    # started a run in it since `plan` looked.
+    def recheck() -> None:
+        read_saved(
+            run_dir,
+            RunConfig,
+            marker="config.json",
+            noun="run",
+            resume=resume,
+            overwrite=overwrite,
+            check_lock=False,  # this process holds it
+        )
+
     try:
-        return _run(config, run_dir, out_dir, saved is None, cluster, plots, callbacks, verbose)
+        return _run(
+            config, run_dir, out_dir, saved is None, cluster, plots, callbacks, verbose, recheck
+        )
     finally:
         if out_dir != run_dir:
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -233,16 +295,37 @@ train.__doc__ = train.__doc__.replace("{settings}", settings_table.args_doc(RunC
 train.__signature__ = settings_table.signature_with(train, RunConfig, after="dataset")
 
 
-def _run(config, run_dir, out_dir, fresh, cluster, plots, user_callbacks, verbose) -> RunResult:
+def _run(
+    config, run_dir, out_dir, fresh, cluster, plots, user_callbacks, verbose, recheck
+) -> RunResult:
     spec = registry.get_spec(config.model)
     task = tasks.get_task(spec.task)
-    data = steps.prepare_data(config, task, refit=config.refit)
-    net = steps.build(config, spec, data)  # checks the overrides before anything is written
-    if fresh and out_dir == run_dir:
-        _start_folder(run_dir, config)
-    _write_dataset_files(out_dir, data.info)
+    # The data's notices (a fallback source) are shown once the model is built: a refused
+    # override is then answered in one line.
+    with warnings.catch_warnings(record=True) as held:
+        data = steps.prepare_data(config, task, refit=config.refit)
+        net = steps.build(config, spec, data)  # checks the overrides before anything is written
+    for w in held:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if out_dir != run_dir:  # a non-chief worker: its own temporary folder
+        return _write_run(config, spec, task, data, net, run_dir, out_dir, cluster, plots,
+                          user_callbacks, verbose)  # fmt: skip
+    with folder.lock(run_dir, "run"):
+        recheck()
+        if fresh:
+            _start_folder(run_dir, config)
+        return _write_run(config, spec, task, data, net, run_dir, out_dir, cluster, plots,
+                          user_callbacks, verbose)  # fmt: skip
 
-    clock = _RunClock(out_dir)
+
+def _write_run(
+    config, spec, task, data, net, run_dir, out_dir, cluster, plots, user_callbacks, verbose
+) -> RunResult:
+    _write_dataset_files(out_dir, data.info)
+    if out_dir == run_dir:
+        folder.record(run_dir, "run")
+
+    clock = _RunClock(out_dir, record_in=run_dir if out_dir == run_dir else None)
     monitors = task.monitors(out_dir, data.splits, config.seed) if plots else []
     callback_list = steps.callbacks_for(
         config, spec, out_dir, extra=[*monitors, clock.callback(), *user_callbacks]
@@ -288,18 +371,22 @@ def _run(config, run_dir, out_dir, fresh, cluster, plots, user_callbacks, verbos
         from kerazoo.training import artifacts
 
         artifacts.draw(net, spec, data.info, data.splits, run_dir, seed=config.seed)
+    folder.record(run_dir, "run")  # the pictures, before metrics.json marks the run finished
     folder.write_json(run_dir / "metrics.json", metrics)
     clock.path.unlink(missing_ok=True)
+    folder.record(run_dir, "run")
     _say(verbose, summary_line(metrics, run_dir))
     return RunResult(run_dir=run_dir, metrics=metrics, model=net, info=data.info, config=config)
 
 
 def _start_folder(run_dir: Path, config: RunConfig) -> None:
-    """Everything is checked: from here on the folder is written."""
-    if run_dir.exists():  # overwrite=True (an existing run folder) or an empty folder
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    """Everything is checked: from here on the folder is written.
+
+    With overwrite, only what kerazoo wrote is deleted (the manifest's list); the caller
+    holds the folder's lock."""
+    folder.start(run_dir, "run")
     folder.write_json(run_dir / "config.json", config.to_json())
+    folder.record(run_dir, "run")
 
 
 def _write_dataset_files(out_dir: Path, info) -> None:
@@ -414,8 +501,9 @@ class _RunClock:
     interrupted (and that is run again) is not counted. Removed when the run is finished.
     """
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, record_in: Path | None = None):
         self.path = run_dir / ".clock.json"
+        self.run_dir = record_in
         self.previous = 0.0
         self.epochs = 0
         try:
@@ -434,6 +522,8 @@ class _RunClock:
             def on_epoch_end(self, epoch, logs=None):
                 clock.epochs = epoch + 1
                 folder.write_json(clock.path, {"seconds": clock.seconds, "epochs": clock.epochs})
+                if clock.path.parent == clock.run_dir:
+                    folder.record(clock.run_dir, "run")  # the epoch's new files and folders
 
         return EpochClock()
 

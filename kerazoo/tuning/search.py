@@ -38,6 +38,7 @@ from kerazoo import config as config_table
 from kerazoo import registry, tasks
 from kerazoo.config import RunConfig, SearchConfig, check_unchanged
 from kerazoo.data.registry import check_model_fits, default_dataset
+from kerazoo.training import folder as folders
 from kerazoo.training import run, steps
 from kerazoo.training.folder import read_saved
 from kerazoo.tuning import spaces
@@ -104,6 +105,16 @@ def _check(config: SearchConfig) -> None:
             f"objective must be one of {', '.join(accepted)} for {config.model}. "
             f"Received: objective={config.objective!r}"
         )
+    run.check_numbers(config.fix, "fix")
+    run.check_numbers(config.space, "space")
+    for key, values in config.space.items():
+        # KerasTuner's Choice takes values of one type (a TypeError deep inside otherwise).
+        if not isinstance(values, list | tuple) or not values or len({type(v) for v in values}) > 1:
+            raise ValueError(
+                f"--space {key} takes a list of values of one kind (all integers, all "
+                f"numbers with a point, or all names), e.g. {key}=32,64. "
+                f"Received: {key}={values!r}"
+            )
     config.fix, config.space = spaces.check_keys(config.model, config.fix, config.space)
 
 
@@ -199,12 +210,14 @@ def plan(
     resume: bool = False,
     overwrite: bool = False,
     folder: bool = True,
+    check_lock: bool = True,
     **settings,
 ) -> tuple[SearchConfig, Path, SearchConfig | None]:
     """Checks a search's settings and folder without loading data or writing anything.
 
     `folder=False` leaves the folder unchecked (a distributed search's worker, whose
-    chief may still be preparing it).
+    chief may still be preparing it); `check_lock=False` reads a folder another process
+    holds (a worker reads its chief's settings).
 
     Returns:
         `(config, search_dir, saved)`; `saved` is the saved config when resuming (with the
@@ -228,6 +241,7 @@ def plan(
         noun="search",
         resume=resume,
         overwrite=overwrite,
+        check_lock=check_lock,
     )
     if saved is None:
         return config, search_dir, None
@@ -324,18 +338,31 @@ def tune(
         # The chief has prepared the folder: its settings are the search's (a worker started
         # with other ones is refused, as a resume with other settings is).
         _wait_for_chief(verbose)
-        config = plan(model, dataset, out=out, resume=True, **settings)[2]
+        config = plan(model, dataset, out=out, resume=True, check_lock=False, **settings)[2]
 
     search = _Search(config, search_dir, role, verbose)
-    if role != "worker":
-        _prepare_folder(search_dir, config, saved, os.environ.get(TUNER_ID, "tuner0"))
     if role == "worker":
         search.run()
         return _worker_result(search.tuner, search_dir, search.names, config, verbose)
-    rows = search.run()
-    result = search.record_best(rows)
-    if retrain:
-        result.metrics, result.model = search.retrain_and_test(result, rows)
+    with folders.lock(search_dir, "search"):
+        # Checked again under the lock: another process may have started a search here.
+        read_saved(
+            search_dir,
+            SearchConfig,
+            marker=SEARCH_FILE,
+            noun="search",
+            resume=resume,
+            overwrite=overwrite,
+            check_lock=False,
+        )
+        _prepare_folder(search_dir, config, saved, os.environ.get(TUNER_ID, "tuner0"))
+        try:
+            rows = search.run()
+            result = search.record_best(rows)
+            if retrain:
+                result.metrics, result.model = search.retrain_and_test(result, rows)
+        finally:
+            folders.record(search_dir, "search")
     return result
 
 
@@ -379,13 +406,18 @@ class _Search:
         self.config, self.search_dir, self.role, self.verbose = config, search_dir, role, verbose
         self.clock = time.perf_counter()
         spec = registry.get_spec(config.model)
-        self.data = steps.prepare_data(trial_config(config), tasks.get_task(spec.task))
-        self.hypermodel = engine.ZooHyperModel(
-            spec, trial_config(config), self.data, config.fix, config.space
-        )
-        # The default configuration (with the fixed values) must build before anything is
-        # written: a bad fixed value is the user's error, not a failed trial.
-        self.hypermodel.build(kt.HyperParameters())
+        # The data's notices are shown once the default model builds: a refused fixed value
+        # is then answered in one line.
+        with warnings.catch_warnings(record=True) as held:
+            self.data = steps.prepare_data(trial_config(config), tasks.get_task(spec.task))
+            self.hypermodel = engine.ZooHyperModel(
+                spec, trial_config(config), self.data, config.fix, config.space
+            )
+            # The default configuration (with the fixed values) must build before anything
+            # is written: a bad fixed value is the user's error, not a failed trial.
+            self.hypermodel.build(kt.HyperParameters())
+        for w in held:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         self.maximize = "accuracy" in config.objective
         self.names = spaces.hyperparameter_names(config.model)
 
@@ -591,11 +623,13 @@ def _prepare_folder(search_dir: Path, config: SearchConfig, saved, tuner_id: str
     from kerazoo.tuning import engine
 
     if saved is None:
-        if search_dir.exists():
-            shutil.rmtree(search_dir)
-        search_dir.mkdir(parents=True)
+        # With overwrite, only what kerazoo wrote goes (the manifest's list); the caller
+        # holds the folder's lock.
+        folders.start(search_dir, "search")
         engine.atomic_write(search_dir / SEARCH_FILE, json.dumps(config.to_json(), indent=2))
+        folders.record(search_dir, "search")
         return
+    folders.record(search_dir, "search")  # a search of an earlier kerazoo gets its manifest
     for notice in engine.check_project(search_dir / PROJECT, tuner_id):
         # Shown as one `notice:` line by the CLI's one printer (kerazoo.cli.notices).
         warnings.warn(notice, UserWarning, stacklevel=3)
