@@ -29,19 +29,23 @@ import numpy as np
 
 from kerazoo.lessons._lesson import Lesson, note, percent
 
+QUICK_EXAMPLES = 1500  # quick mode: at most this many quotations in each split
+
 # %% [markdown]
 # ## 1. Train the classifier on real quotations
 
 
 # %%
 def train(lesson: Lesson):
-    epochs = lesson.pick(4, 10)
+    epochs = lesson.pick(3, 10)
     result, history = lesson.train(
         "transformer_classifier",
         "fortunes_lang",
         tag="transformer",
         epochs=epochs,
-        max_examples=lesson.pick(2000, None),
+        max_examples=lesson.pick(QUICK_EXAMPLES, None),
+        # Quick: the same two blocks and four heads, half as wide.
+        overrides=lesson.pick({"embedding_dim": 32, "ff_dim": 64}, {}),
     )
     lesson.measure(
         "test_accuracy", result.metrics["test_accuracy"], "language identification, test split"
@@ -102,7 +106,7 @@ def pick_quotation(splits, model, lengths=(8, 16)) -> int:
 def draw(lesson: Lesson, result) -> None:
     from kerazoo.data import load_arrays
 
-    max_examples = lesson.pick(2000, None)
+    max_examples = lesson.pick(QUICK_EXAMPLES, None)
     splits, info = load_arrays("fortunes_lang", max_examples=max_examples)
     model = result.model
     i = pick_quotation(splits, model)

@@ -54,6 +54,7 @@ def bottlenecks(lesson: Lesson, splits) -> dict:
             "mnist_sample",
             tag=f"code{size}",
             epochs=epochs,
+            max_examples=lesson.pick(2000, None),
             overrides={"latent_dim": size},
         )
         out = result.model.predict(x_test, verbose=0)

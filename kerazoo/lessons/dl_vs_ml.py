@@ -85,8 +85,8 @@ def network(lesson: Lesson, model: str, n: int, epochs: int, x_test, y_test):
 def compare(lesson: Lesson) -> dict:
     from kerazoo.data import load_arrays
 
-    sizes = lesson.pick((100, 300, 900), (100, 250, 500, 1000, 2000, 3600))
-    epochs = lesson.pick(8, 30)
+    sizes = lesson.pick((100, 900), (100, 250, 500, 1000, 2000, 3600))
+    epochs = lesson.pick(6, 30)
     full, _ = load_arrays("mnist_sample")
     x_test, y_test = full.x_test, full.y_test
     scores = {m: [] for m in MODELS}

@@ -136,7 +136,7 @@ def draw_spreads(lesson: Lesson) -> None:
 
 # %%
 def train_each(lesson: Lesson) -> None:
-    epochs, max_examples = lesson.pick(3, 10), lesson.pick(1200, None)
+    epochs, max_examples = lesson.pick(2, 10), lesson.pick(1200, None)
     fig, ax = lesson.figure(8, 4.6)
     rows = []
     for color, (label, init) in zip(COLORS, INITIALIZERS.items(), strict=False):

@@ -51,7 +51,7 @@ def train_recorded(lesson: Lesson, tag: str, *, n_train: int, batch_size: int, e
 
 
 def three_rates(lesson: Lesson) -> None:
-    epochs, max_examples = lesson.pick(3, 10), lesson.pick(1200, None)
+    epochs, max_examples = lesson.pick(2, 10), lesson.pick(1200, None)
     n_train = 1200 if max_examples else 3600
     runs, rows = {}, []
     for label, lr in RATES.items():

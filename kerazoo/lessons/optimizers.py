@@ -127,7 +127,7 @@ def plain_sgd_callback():
 
 
 def compare_on_digits(lesson: Lesson) -> None:
-    epochs = lesson.pick(3, 10)
+    epochs = lesson.pick(2, 10)
     max_examples = lesson.pick(1200, None)
     runs = {
         "SGD": ("sgd", [plain_sgd_callback()]),

@@ -166,7 +166,7 @@ def key_of(name: str) -> str:
 def compare(lesson: Lesson) -> dict:
     from kerazoo.data import load_arrays
 
-    epochs = lesson.pick(10, 40)
+    epochs = lesson.pick(6, 40)
     # Quick: 1,500 of the validation digits (the training 600 and the test 1,000 stay).
     max_examples = lesson.pick(1500, None)
     splits, _ = load_arrays(

@@ -64,7 +64,7 @@ def define(lesson: Lesson):
 
 # %%
 def train(lesson: Lesson):
-    epochs = lesson.pick(30, 80)
+    epochs = lesson.pick(15, 80)
     result, history = lesson.train(MODEL, DATASET, tag="baseline", epochs=epochs, patience=10)
     best = int(np.argmin(history["val_loss"]))
     lesson.measure(
@@ -84,14 +84,14 @@ def train(lesson: Lesson):
 def tune(lesson: Lesson):
     import kerazoo
 
-    trials = lesson.pick(3, 10)
+    trials = lesson.pick(2, 10)
     result = kerazoo.tune(
         MODEL,
         DATASET,
         out=lesson.scratch("search"),
         tuner="random",
         max_trials=trials,
-        epochs=lesson.pick(20, 40),
+        epochs=lesson.pick(10, 40),
         fix={"optimizer": "adam"},  # chosen in step 5; the search tunes the rest
         verbose=0,
     )
