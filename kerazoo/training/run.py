@@ -282,12 +282,11 @@ def train(
             check_lock=False,  # this process holds it
         )
 
+    session = _Session(config, run_dir, out_dir, cluster, plots, tuple(callbacks), verbose)
     try:
-        return _run(
-            config, run_dir, out_dir, saved is None, cluster, plots, callbacks, verbose, recheck
-        )
+        return _run(session, fresh=saved is None, recheck=recheck)
     finally:
-        if out_dir != run_dir:
+        if not session.writes_run:
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
@@ -295,88 +294,111 @@ train.__doc__ = train.__doc__.replace("{settings}", settings_table.args_doc(RunC
 train.__signature__ = settings_table.signature_with(train, RunConfig, after="dataset")
 
 
-def _run(
-    config, run_dir, out_dir, fresh, cluster, plots, user_callbacks, verbose, recheck
-) -> RunResult:
-    spec = registry.get_spec(config.model)
-    task = tasks.get_task(spec.task)
+@dataclasses.dataclass
+class _Session:
+    """One call of `train`: what it was asked, where it writes, and (once built) the model,
+    its task and its data."""
+
+    config: RunConfig
+    run_dir: Path
+    out_dir: Path  # the run folder, or a non-chief worker's temporary folder
+    cluster: dict | None
+    plots: bool
+    callbacks: tuple
+    verbose: int
+    spec: Any = None
+    task: Any = None
+    data: Any = None
+    net: Any = None
+
+    @property
+    def writes_run(self) -> bool:
+        return self.out_dir == self.run_dir
+
+
+def _run(s: _Session, *, fresh: bool, recheck) -> RunResult:
+    s.spec = registry.get_spec(s.config.model)
+    s.task = tasks.get_task(s.spec.task)
     # The data's notices (a fallback source) are shown once the model is built: a refused
     # override is then answered in one line.
     with warnings.catch_warnings(record=True) as held:
-        data = steps.prepare_data(config, task, refit=config.refit)
-        net = steps.build(config, spec, data)  # checks the overrides before anything is written
+        s.data = steps.prepare_data(s.config, s.task, refit=s.config.refit)
+        s.net = steps.build(s.config, s.spec, s.data)  # checks the overrides before any write
     for w in held:
         warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    if out_dir != run_dir:  # a non-chief worker: its own temporary folder
-        return _write_run(config, spec, task, data, net, run_dir, out_dir, cluster, plots,
-                          user_callbacks, verbose)  # fmt: skip
-    with folder.lock(run_dir, "run"):
+    if not s.writes_run:  # a non-chief worker: its own temporary folder
+        return _write_run(s)
+    with folder.lock(s.run_dir, "run"):
         recheck()
         if fresh:
-            _start_folder(run_dir, config)
-        return _write_run(config, spec, task, data, net, run_dir, out_dir, cluster, plots,
-                          user_callbacks, verbose)  # fmt: skip
+            _start_folder(s.run_dir, s.config)
+        return _write_run(s)
 
 
-def _write_run(
-    config, spec, task, data, net, run_dir, out_dir, cluster, plots, user_callbacks, verbose
-) -> RunResult:
-    _write_dataset_files(out_dir, data.info)
-    if out_dir == run_dir:
+def _write_run(s: _Session) -> RunResult:
+    """fit -> the best model -> evaluate -> pictures -> metrics.json (last)."""
+    config, run_dir, data = s.config, s.run_dir, s.data
+    _write_dataset_files(s.out_dir, data.info)
+    if s.writes_run:
         folder.record(run_dir, "run")
-
-    clock = _RunClock(out_dir, record_in=run_dir if out_dir == run_dir else None)
-    monitors = task.monitors(out_dir, data.splits, config.seed) if plots else []
-    callback_list = steps.callbacks_for(
-        config, spec, out_dir, extra=[*monitors, clock.callback(), *user_callbacks]
-    )
-    _say(verbose, _start_line(config, data, run_dir))
-    stats = None
-    if _training_finished(run_dir):
-        # Killed after the last epoch (while evaluating or drawing): no epoch to run again.
-        _say(verbose, "kerazoo: training had finished; evaluating the saved best model")
-    else:
-        clock.start = time.perf_counter()  # the fit alone: no set-up, no evaluation
-        stats = steps.fit(
-            net,
-            data.train,
-            None if config.refit else data.val,
-            epochs=config.epochs,
-            callbacks=callback_list,
-            verbose=verbose,
-            cluster=cluster,
-            strategy=data.strategy,
-            n_train=len(data.splits.x_train),
-            global_batch=data.global_batch,
-        )
+    clock, stats = _fit(s)
     seconds = clock.seconds
-    _stop_if_diverged(callback_list, config, run_dir)
-    if cluster is not None:
-        stats["fingerprint"] = multiworker.fingerprint(net)
-        _say(
-            verbose,
-            multiworker.worker_line(cluster, stats, len(data.splits.x_train), data.global_batch),
-        )
-        if not cluster["chief"]:  # the chief writes the run folder; this worker is done
-            return RunResult(run_dir, stats, net, data.info, config)
-    net = _best_model(net, run_dir, cluster, keep_last=config.refit or not task.save_best_only)
+    if s.cluster is not None:
+        stats["fingerprint"] = multiworker.fingerprint(s.net)
+        n_train = len(data.splits.x_train)
+        _say(s.verbose, multiworker.worker_line(s.cluster, stats, n_train, data.global_batch))
+        if not s.cluster["chief"]:  # the chief writes the run folder; this worker is done
+            return RunResult(run_dir, stats, s.net, data.info, config)
+    keep_last = config.refit or not s.task.save_best_only
+    net = _best_model(s.net, run_dir, s.cluster, keep_last=keep_last)
 
-    metrics = steps.evaluate(net, data, spec)
-    metrics.update(_run_facts(config, spec, task, data, net, run_dir, clock, seconds))
-    if cluster is not None:
-        metrics.update(workers=cluster["workers"])
+    metrics = steps.evaluate(net, data, s.spec)
+    metrics.update(_run_facts(config, s.spec, s.task, data, net, run_dir, clock, seconds))
+    if s.cluster is not None:
+        metrics.update(workers=s.cluster["workers"])
         if stats:
             metrics.update(steps=stats["steps"], weights_fingerprint=stats["fingerprint"])
-    if plots:
+    if s.plots:
         from kerazoo.training import artifacts
 
-        artifacts.draw(net, spec, data.info, data.splits, run_dir, seed=config.seed)
+        artifacts.draw(net, s.spec, data.info, data.splits, run_dir, seed=config.seed)
     folder.record(run_dir, "run")  # the pictures, before metrics.json marks the run finished
     folder.write_json(run_dir / "metrics.json", metrics)
     clock.path.unlink(missing_ok=True)
     folder.record(run_dir, "run")
-    _say(verbose, summary_line(metrics, run_dir))
+    _say(s.verbose, summary_line(metrics, run_dir))
     return RunResult(run_dir=run_dir, metrics=metrics, model=net, info=data.info, config=config)
+
+
+def _fit(s: _Session):
+    """The fit step with the run's callbacks; returns the run's clock and the fit's stats."""
+    config, data = s.config, s.data
+    clock = _RunClock(s.out_dir, record_in=s.run_dir if s.writes_run else None)
+    monitors = s.task.monitors(s.out_dir, data.splits, config.seed) if s.plots else []
+    callback_list = steps.callbacks_for(
+        config, s.spec, s.out_dir, extra=[*monitors, clock.callback(), *s.callbacks]
+    )
+    _say(s.verbose, _start_line(config, data, s.run_dir))
+    stats = None
+    if _training_finished(s.run_dir):
+        # Killed after the last epoch (while evaluating or drawing): no epoch to run again.
+        _say(s.verbose, "kerazoo: training had finished; evaluating the saved best model")
+    else:
+        clock.start = time.perf_counter()  # the fit alone: no set-up, no evaluation
+        stats = steps.fit(
+            s.net,
+            data.train,
+            None if config.refit else data.val,
+            epochs=config.epochs,
+            callbacks=callback_list,
+            verbose=s.verbose,
+            cluster=s.cluster,
+            strategy=data.strategy,
+            n_train=len(data.splits.x_train),
+            global_batch=data.global_batch,
+        )
+    _stop_if_diverged(callback_list, config, s.run_dir)
+    return clock, stats
 
 
 def _start_folder(run_dir: Path, config: RunConfig) -> None:
