@@ -249,6 +249,9 @@ def test_ctrl_c_or_sigterm_to_the_launcher_stops_the_workers(tmp_path, signum, s
         [sys.executable, "-m", "kerazoo", "launch", "--workers", "2", "--", sys.executable,
          script, str(tmp_path), "0", "-"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        # A pytest-xdist worker ignores SIGINT, and an ignored signal is inherited: give the
+        # launcher a terminal's default Ctrl-C, as a user's shell does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         # Generous bounds against a hang, not speed checks: the cores may be busy.
