@@ -37,8 +37,9 @@ $(STAMP): setup.cfg pyproject.toml
 demo: setup
 	$(BIN)/kerazoo train mnist_cnn --epochs 5 --out runs/demo --overwrite
 
-# Two pytest workers, one per core of the reference machine (measured from a clean clone:
-# 7m50s, against 14m50s for one); a test file stays on one worker so its module fixtures are built once.
+# Two pytest workers, one per core of the reference machine (measured from a clean clone on
+# 2 cores: 19m30s with the course and the hostile-file corpus); a test file stays on one
+# worker so its module fixtures are built once.
 PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
