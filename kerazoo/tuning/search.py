@@ -234,15 +234,7 @@ def plan(
     search_dir = Path(out if out is not None else Path("runs") / f"tune-{model}")
     if not folder:
         return config, search_dir, None
-    saved = read_saved(
-        search_dir,
-        SearchConfig,
-        marker=SEARCH_FILE,
-        noun="search",
-        resume=resume,
-        overwrite=overwrite,
-        check_lock=check_lock,
-    )
+    saved = _read_search_folder(search_dir, resume, overwrite, check_lock=check_lock)
     if saved is None:
         return config, search_dir, None
     check_unchanged(saved, given, noun="search")
@@ -346,15 +338,7 @@ def tune(
         return _worker_result(search.tuner, search_dir, search.names, config, verbose)
     with folders.lock(search_dir, "search"):
         # Checked again under the lock: another process may have started a search here.
-        read_saved(
-            search_dir,
-            SearchConfig,
-            marker=SEARCH_FILE,
-            noun="search",
-            resume=resume,
-            overwrite=overwrite,
-            check_lock=False,
-        )
+        _read_search_folder(search_dir, resume, overwrite, check_lock=False)
         _prepare_folder(search_dir, config, saved, os.environ.get(TUNER_ID, "tuner0"))
         try:
             rows = search.run()
@@ -564,6 +548,19 @@ def _count(rows: list[dict], status: str) -> int:
 
 def _seconds(rows: list[dict]) -> float:
     return sum(r["seconds"] or 0 for r in rows)
+
+
+def _read_search_folder(search_dir: Path, resume: bool, overwrite: bool, *, check_lock: bool):
+    """The folder rules for a search folder (`folder.read_saved` with search.json)."""
+    return read_saved(
+        search_dir,
+        SearchConfig,
+        marker=SEARCH_FILE,
+        noun="search",
+        resume=resume,
+        overwrite=overwrite,
+        check_lock=check_lock,
+    )
 
 
 def _best_trial(tuner, search_dir: Path):
