@@ -91,3 +91,97 @@ def sunspots() -> np.ndarray:
 def windows(values: np.ndarray, window: int, horizon: int = 1):
     """(x (n, window, 1), y (n, horizon)) sliding windows over a real series."""
     return series.windows(values, window, horizon)
+
+
+# --- the user's own data, as files on disk (for `kerazoo.data.from_source` and the CLI) -----
+
+CSV_TARGET = "diagnosis"  # the label column of `csv_table`
+
+
+@functools.cache
+def _fashion_test():
+    _, (x, y) = images.fashion_mnist()
+    return x, y
+
+
+def fashion_folder_names(classes: int = 3) -> list[str]:
+    """The class folder names `image_folder` writes: Fashion-MNIST's names in snake_case."""
+    import re
+
+    names = images.FASHION_MNIST_CLASSES[:classes]
+    return [re.sub(r"[^0-9a-z]+", "_", n.lower()).strip("_") for n in names]
+
+
+def image_folder(tmp_path, classes: int = 3, per_class: int = 40):
+    """Real Fashion-MNIST test images as grayscale PNGs, one folder per class.
+
+    `tmp_path/fashion/<class>/<i>.png` for the first `classes` classes (`fashion_folder_names`),
+    the first `per_class` test images of each, 28x28.
+
+    Returns:
+        The root folder (a `pathlib.Path`).
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    x, y = _fashion_test()
+    root = Path(tmp_path) / "fashion"
+    for label, folder in enumerate(fashion_folder_names(classes)):
+        (root / folder).mkdir(parents=True)
+        for i, index in enumerate(np.flatnonzero(y == label)[:per_class]):
+            Image.fromarray(x[index], mode="L").save(root / folder / f"{i:04d}.png")
+    return root
+
+
+def csv_table(tmp_path):
+    """scikit-learn's real breast cancer table (569 rows) as a CSV file.
+
+    30 numeric feature columns by their names ("mean radius", ...) and the string target
+    column `CSV_TARGET` ("malignant" / "benign").
+
+    Returns:
+        The path of `tmp_path/breast_cancer.csv`.
+    """
+    from pathlib import Path
+
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.drop(columns=["target"])
+    frame[CSV_TARGET] = np.asarray(data.target_names)[data.target.to_numpy()]
+    path = Path(tmp_path) / "breast_cancer.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def text_folder(tmp_path, per_class: int = 40, languages=("en", "de")):
+    """Real fortunes quotations, one `.txt` file per quotation, one folder per language.
+
+    Returns:
+        The root folder `tmp_path/fortunes` (`<language>/<i>.txt` inside).
+    """
+    from pathlib import Path
+
+    texts, labels = fortunes(per_class, languages)
+    root = Path(tmp_path) / "fortunes"
+    for lang in languages:
+        (root / lang).mkdir(parents=True)
+    for i, (quote, label) in enumerate(zip(texts, labels, strict=True)):
+        (root / languages[label] / f"{i:04d}.txt").write_text(quote, encoding="utf-8")
+    return root
+
+
+def text_lines(tmp_path, per_class: int = 40, languages=("en", "de")):
+    """Real fortunes quotations as one `label<TAB>text` line each, in a `.txt` file.
+
+    Returns:
+        The path of `tmp_path/fortunes_lines.txt`.
+    """
+    from pathlib import Path
+
+    texts, labels = fortunes(per_class, languages)
+    path = Path(tmp_path) / "fortunes_lines.txt"
+    lines = [f"{languages[k]}\t{t}" for t, k in zip(texts, labels, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

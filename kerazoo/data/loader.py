@@ -70,6 +70,8 @@ class DatasetInfo:
         target_mean, target_std: standardization of a regression target (train part only).
         feature_names: tables only; column names.
         test_years: series only; the year of the first predicted value of each test example.
+        kind: the kind of inputs: `"image"`, `"text"`, `"series"` or `"table"` (what
+            preprocessing a saved model needs in front of it).
     """
 
     name: str
@@ -96,6 +98,7 @@ class DatasetInfo:
     target_std: float | None = None
     feature_names: list[str] | None = None
     test_years: list[int] | None = dataclasses.field(default=None, repr=False)
+    kind: str | None = None
 
     def as_dict(self, *, include_vocabulary: bool = False) -> dict:
         """JSON-ready fields for metrics.json / config.json (no vectorizer; unset fields dropped).
@@ -143,6 +146,10 @@ def _check_args(name, batch_size, seed, validation_split, max_examples=None) -> 
         raise ValueError(
             f"batch_size must be a positive integer, e.g. 32. Received: batch_size={batch_size!r}"
         )
+    _check_split_args(seed, validation_split)
+
+
+def _check_split_args(seed, validation_split) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}")
     if not isinstance(validation_split, (int, float)) or not 0 < validation_split < 1:
@@ -173,20 +180,136 @@ def _split_train_val(x_train, y_train, x_test, y_test, validation_split, seed) -
     return Splits(x_train[train], y_train[train], x_train[val], y_train[val], x_test, y_test)
 
 
-def _image_info(name, splits, source, class_names, seed, validation_split) -> DatasetInfo:
-    return DatasetInfo(
+def _split_parts(x, y, validation_split, seed, validation=None, test=None) -> Splits:
+    """Disjoint parts of `(x, y)`; a given `validation` / `test` pair of arrays is kept.
+
+    A missing test part is held out with `TEST_SEED` (`TEST_FRACTION` of x), a missing
+    validation part carved from the rest with `seed`, as for the zoo's own datasets.
+    """
+    if validation is None and test is None:
+        return _split_train_val_test(x, y, validation_split, seed)
+    if validation is None:
+        return _split_train_val(x, y, *test, validation_split, seed)
+    if test is None:
+        rest, held = _carve(len(x), TEST_FRACTION, TEST_SEED)
+        return Splits(x[rest], y[rest], *validation, x[held], y[held])
+    return Splits(x, y, *validation, *test)
+
+
+# ---------------------------------------------------------------------------------------------
+# From split arrays to (Splits, DatasetInfo): the one path of every dataset read as arrays
+
+
+MIN_PER_SPLIT = 3  # fewer examples in a part make its metrics meaningless
+
+
+def _dataset(
+    name: str,
+    kind: str,
+    task: str,
+    raw: Splits,
+    *,
+    class_names,
+    source: str,
+    seed: int,
+    validation_split: float,
+    feature_names=None,
+    vocab_size: int = 10000,
+    sequence_length: int = 64,
+) -> tuple[Splits, DatasetInfo]:
+    """`(Splits, DatasetInfo)` of split arrays, prepared for training by `kind`.
+
+    Images pass as they are (uint8 stays uint8: the pipeline scales per batch); a table is
+    standardized with the training part's statistics (and a regression target too); raw
+    texts (1-D strings) become int32 token ids of a `TextVectorization` adapted on the
+    training texts only; text already as token ids (2-D ints) and series pass as they are.
+
+    Args:
+        raw: the three parts; labels int64 0..k-1 for classification, float32 otherwise.
+        class_names: label names, index = label (None for regression).
+        feature_names: tables only; default `x0, x1, ...`.
+        vocab_size, sequence_length: raw texts only.
+
+    Raises:
+        ValueError: for a part with fewer than `MIN_PER_SPLIT` examples, parts whose
+            examples differ in shape, labels outside the classes or one class only.
+    """
+    _check_parts(raw, class_names)
+    extra = {}
+    if kind == "table":
+        splits, extra = _standardized(raw, regression=class_names is None)
+        extra["feature_names"] = [
+            str(f) for f in (feature_names or [f"x{i}" for i in range(raw.x_train.shape[1])])
+        ]
+    elif kind == "text" and raw.x_train.ndim == 1:
+        splits, extra = _vectorized(raw, vocab_size, sequence_length)
+    elif kind == "text":  # token ids already
+        splits = raw
+        top = max(int(a.max()) for a in (raw.x_train, raw.x_val, raw.x_test))
+        extra = dict(
+            input_dtype="int32", sequence_length=int(raw.x_train.shape[1]), vocab_size=top + 1
+        )
+    else:
+        splits = raw
+    info = DatasetInfo(
         name=name,
-        task="classification",
-        input_shape=tuple(splits.x_train.shape[1:]),
-        num_classes=len(class_names),
-        class_names=list(class_names),
+        task=task,
+        input_shape=tuple(int(d) for d in splits.x_train.shape[1:]),
+        num_classes=len(class_names) if class_names is not None else None,
+        class_names=list(class_names) if class_names is not None else None,
         n_train=len(splits.x_train),
         n_val=len(splits.x_val),
         n_test=len(splits.x_test),
         source=source,
         seed=seed,
         validation_split=validation_split,
+        kind=kind,
+        **extra,
     )
+    return splits, info
+
+
+def _check_parts(raw: Splits, class_names) -> None:
+    parts = {
+        "train": (raw.x_train, raw.y_train),
+        "validation": (raw.x_val, raw.y_val),
+        "test": (raw.x_test, raw.y_test),
+    }
+    sizes = {part: len(x) for part, (x, _) in parts.items()}
+    if min(sizes.values()) < MIN_PER_SPLIT:
+        said = ", ".join(f"{part} {n}" for part, n in sizes.items())
+        raise ValueError(
+            f"Too few examples: the split gives {said}; every part needs at least "
+            f"{MIN_PER_SPLIT}. Use more examples (or give the validation / test parts "
+            f"yourself). Received: examples={sum(sizes.values())}"
+        )
+    for part, (x, y) in parts.items():
+        if len(y) != len(x):
+            raise ValueError(
+                f"The {part} part has {len(x)} inputs but {len(y)} labels; they must match "
+                f"one to one. Received: {part}_shapes={[x.shape, y.shape]}"
+            )
+        if x.shape[1:] != raw.x_train.shape[1:]:
+            raise ValueError(
+                f"The {part} examples have shape {x.shape[1:]}, the training examples "
+                f"{raw.x_train.shape[1:]}; every part must hold examples of one shape. "
+                f"Received: {part}_shape={x.shape}"
+            )
+    if class_names is None:
+        return
+    k = len(class_names)
+    for part, (_, y) in parts.items():
+        if y.min() < 0 or y.max() >= k:
+            raise ValueError(
+                f"The {part} labels must be class indices 0..{k - 1} ({k} classes). "
+                f"Received: labels={int(y.min())}..{int(y.max())}"
+            )
+    present = np.unique(raw.y_train)
+    if len(present) < 2:
+        raise ValueError(
+            "Classification needs examples of at least two classes in the training part. "
+            f"Received: classes={[class_names[int(k)] for k in present]}"
+        )
 
 
 def _with_channel(x: np.ndarray) -> np.ndarray:
@@ -255,9 +378,7 @@ def _mnist(name, seed, validation_split, tfds_data_dir, keras_cache_dir, downloa
                 validation_split,
                 seed,
             )
-            return splits, _image_info(
-                name, splits, source, images.DIGIT_CLASSES, seed, validation_split
-            )
+            return _digits(name, splits, source, seed, validation_split)
         tfds_dir = tfds_data_dir or tfds_source.default_data_dir()
         keras_dir = Path(keras_cache_dir or _keras_home()) / "datasets"
         notice = (
@@ -273,7 +394,14 @@ def _mnist(name, seed, validation_split, tfds_data_dir, keras_cache_dir, downloa
         source = MNIST_SAMPLE_SOURCE
     x, y = _mnist_sample()
     splits = _split_train_val_test(x[..., None], y, validation_split, seed)
-    return splits, _image_info(name, splits, source, images.DIGIT_CLASSES, seed, validation_split)
+    return _digits(name, splits, source, seed, validation_split)
+
+
+def _digits(name, splits, source, seed, validation_split):
+    return _dataset(
+        name, "image", "classification", splits, class_names=images.DIGIT_CLASSES,
+        source=source, seed=seed, validation_split=validation_split,
+    )  # fmt: skip
 
 
 @functools.cache
@@ -289,27 +417,66 @@ def _fashion_mnist(seed, validation_split, fashion_mnist_dir):
     directory = Path(fashion_mnist_dir or images.FASHION_MNIST_DIR)
     (x_tr, y_tr), (x_te, y_te) = images.fashion_mnist(directory)
     splits = _split_train_val(x_tr[..., None], y_tr, x_te[..., None], y_te, validation_split, seed)
-    source = f"Debian dataset-fashion-mnist {directory}"
-    return splits, _image_info(
-        "fashion_mnist", splits, source, images.FASHION_MNIST_CLASSES, seed, validation_split
-    )
+    return _dataset(
+        "fashion_mnist", "image", "classification", splits,
+        class_names=images.FASHION_MNIST_CLASSES,
+        source=f"Debian dataset-fashion-mnist {directory}", seed=seed,
+        validation_split=validation_split,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 # Text
 
 
-def _fortunes_lang(seed, validation_split, vocab_size, sequence_length, balanced):
-    if not isinstance(vocab_size, int) or vocab_size < 3:
+def _check_text_args(vocab_size, sequence_length) -> None:
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
         raise ValueError(
             "vocab_size must be an integer >= 3 (padding, out-of-vocabulary and one word), "
             f"e.g. 10000. Received: vocab_size={vocab_size!r}"
         )
-    if not isinstance(sequence_length, int) or sequence_length < 1:
+    if (
+        isinstance(sequence_length, bool)
+        or not isinstance(sequence_length, int)
+        or sequence_length < 1
+    ):
         raise ValueError(
             f"sequence_length must be a positive integer, e.g. 64. "
             f"Received: sequence_length={sequence_length!r}"
         )
+
+
+def _vectorized(raw: Splits, vocab_size: int, sequence_length: int) -> tuple[Splits, dict]:
+    """Raw texts as int32 token ids of a `TextVectorization` adapted on the training part,
+    and the DatasetInfo fields that describe it."""
+    _check_text_args(vocab_size, sequence_length)
+    import keras
+
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=vocab_size, output_sequence_length=sequence_length, name="vectorizer"
+    )
+    # Fitted on the training texts only: words seen only in validation/test map to 1 (OOV).
+    vectorizer.adapt(list(raw.x_train))
+
+    def ids(x):
+        return keras.ops.convert_to_numpy(vectorizer(list(x))).astype(np.int32)
+
+    splits = Splits(
+        ids(raw.x_train), raw.y_train, ids(raw.x_val), raw.y_val, ids(raw.x_test), raw.y_test
+    )
+    vocabulary = [str(w) for w in vectorizer.get_vocabulary()]
+    fields = dict(
+        input_dtype="int32",
+        vocabulary=vocabulary,
+        vocab_size=len(vocabulary),
+        sequence_length=sequence_length,
+        vectorizer=vectorizer,
+    )
+    return splits, fields
+
+
+def _fortunes_lang(seed, validation_split, vocab_size, sequence_length, balanced):
+    _check_text_args(vocab_size, sequence_length)  # before reading the files
     texts, labels = text.fortunes(text.LANGUAGES)
     texts = np.asarray(texts, dtype=object)
     labels = np.asarray(labels, np.int64)
@@ -326,24 +493,7 @@ def _fortunes_lang(seed, validation_split, vocab_size, sequence_length, balanced
         )
         keep = np.sort(keep)
         texts, labels = texts[keep], labels[keep]
-    splits = _split_train_val_test(texts, labels, validation_split, seed)
-
-    import keras
-
-    vectorizer = keras.layers.TextVectorization(
-        max_tokens=vocab_size, output_sequence_length=sequence_length, name="vectorizer"
-    )
-    # Fitted on the training texts only: words seen only in validation/test map to 1 (OOV).
-    vectorizer.adapt(list(splits.x_train))
-
-    def ids(x):
-        return keras.ops.convert_to_numpy(vectorizer(list(x))).astype(np.int32)
-
-    raw = splits
-    splits = Splits(
-        ids(raw.x_train), raw.y_train, ids(raw.x_val), raw.y_val, ids(raw.x_test), raw.y_test
-    )
-    vocabulary = [str(w) for w in vectorizer.get_vocabulary()]
+    raw = _split_train_val_test(texts, labels, validation_split, seed)
     per_language = ", ".join(
         f"{lang} {n:,}" for lang, n in zip(text.LANGUAGES, np.bincount(labels), strict=True)
     )
@@ -352,24 +502,11 @@ def _fortunes_lang(seed, validation_split, vocab_size, sequence_length, balanced
         f"{text.FORTUNES_DIR}, language identification "
         f"({'balanced' if balanced else 'unbalanced'}: {per_language})"
     )
-    info = DatasetInfo(
-        name="fortunes_lang",
-        task="classification",
-        input_shape=(sequence_length,),
-        num_classes=len(text.LANGUAGES),
-        class_names=list(text.LANGUAGES),
-        n_train=len(splits.x_train),
-        n_val=len(splits.x_val),
-        n_test=len(splits.x_test),
-        source=source,
-        seed=seed,
-        validation_split=validation_split,
-        input_dtype="int32",
-        vocabulary=vocabulary,
-        vocab_size=len(vocabulary),
+    splits, info = _dataset(
+        "fortunes_lang", "text", "classification", raw, class_names=text.LANGUAGES,
+        source=source, seed=seed, validation_split=validation_split, vocab_size=vocab_size,
         sequence_length=sequence_length,
-        vectorizer=vectorizer,
-    )
+    )  # fmt: skip
     return splits, info, raw
 
 
@@ -420,47 +557,42 @@ def _sunspots(seed, validation_split, window, horizon):
         mean=mean,
         std=std,
         test_years=[int(v) for v in years[b + window : n + window]],
+        kind="series",
     )
     return splits, info
 
 
-def _table(name, x, y, features, task, class_names, source, seed, validation_split):
-    """A table split (fixed test part), features and a regression target standardized
-    with the training part's statistics."""
-    splits = _split_train_val_test(x, y, validation_split, seed)
-    mean, std = splits.x_train.mean(axis=0), splits.x_train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+def _standardized(raw: Splits, regression: bool) -> tuple[Splits, dict]:
+    """Table features (and a regression target) standardized with the training part's
+    statistics, and the DatasetInfo fields that record them."""
+    mean, std = raw.x_train.mean(axis=0), raw.x_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)  # a constant column stays 0 instead of NaN
 
     def scale(a):
         return ((a - mean) / std).astype(np.float32)
 
     target_mean = target_std = None
-    ys = (splits.y_train, splits.y_val, splits.y_test)
-    if class_names is None:  # a regression target: standardized like the features
-        target_mean, target_std = float(ys[0].mean()), float(ys[0].std())
+    ys = (raw.y_train, raw.y_val, raw.y_test)
+    if regression:  # standardized like the features
+        target_mean, target_std = float(ys[0].mean()), float(ys[0].std()) or 1.0
         ys = tuple(((v - target_mean) / target_std).astype(np.float32) for v in ys)
-    splits = Splits(
-        scale(splits.x_train), ys[0], scale(splits.x_val), ys[1], scale(splits.x_test), ys[2]
-    )
-    info = DatasetInfo(
-        name=name,
-        task=task,
-        input_shape=(x.shape[1],),
-        num_classes=len(class_names) if class_names else None,
-        class_names=class_names,
-        n_train=len(splits.x_train),
-        n_val=len(splits.x_val),
-        n_test=len(splits.x_test),
-        source=source,
-        seed=seed,
-        validation_split=validation_split,
+    splits = Splits(scale(raw.x_train), ys[0], scale(raw.x_val), ys[1], scale(raw.x_test), ys[2])
+    fields = dict(
         mean=[float(v) for v in mean],
         std=[float(v) for v in std],
         target_mean=target_mean,
         target_std=target_std,
-        feature_names=[str(f) for f in features],
     )
-    return splits, info
+    return splits, fields
+
+
+def _table(name, x, y, features, task, class_names, source, seed, validation_split):
+    """A table split (fixed test part), standardized with the training part's statistics."""
+    return _dataset(
+        name, "table", task, _split_train_val_test(x, y, validation_split, seed),
+        class_names=class_names, source=source, seed=seed, validation_split=validation_split,
+        feature_names=features,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,17 +684,18 @@ def _read_diabetes(seed, validation_split, options):
     return _table("diabetes", x, y, features, "regression", None, source, seed, validation_split)
 
 
-def _from_arrays(spec: DatasetSpec, data, seed: int, validation_split: float):
+def _from_arrays(spec: DatasetSpec, data, seed: int, validation_split: float, options: dict):
     """Splits and info of a registered dataset whose reader returned `(x, y)` arrays."""
     try:
         x, y = (np.asarray(a) for a in data)
     except (TypeError, ValueError):
         x = y = None
-    if x is None or x.ndim < 2 or len(x) != len(y) or len(x) < 3:
+    raw_texts = spec.kind == "text" and x is not None and x.ndim == 1 and x.dtype.kind in "OUS"
+    if x is None or (x.ndim < 2 and not raw_texts) or len(x) != len(y) or len(x) < 3:
         raise ValueError(
             f"The reader of dataset {spec.name!r} must return (x, y): arrays of the same "
-            "length (at least 3 examples), x with one row per example. "
-            f"Received: {type(data).__name__} {_shapes(data)}"
+            "length (at least 3 examples), x with one row per example (or one string per "
+            f"example for raw texts). Received: {type(data).__name__} {_shapes(data)}"
         )
     if spec.has_classes:
         if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
@@ -574,36 +707,27 @@ def _from_arrays(spec: DatasetSpec, data, seed: int, validation_split: float):
         class_names = [str(k) for k in range(int(y.max()) + 1)]
     else:
         y, class_names = y.astype(np.float32), None
-    source = spec.description or f"registered dataset {spec.name}"
-    if spec.kind == "table":
-        features = [f"x{i}" for i in range(x.shape[1])]
-        return _table(
-            spec.name, x.astype(np.float64), y, features, spec.task, class_names, source,
-            seed, validation_split,
-        )  # fmt: skip
-    text_ids = spec.kind == "text"
-    if spec.kind == "image":
-        x = _with_channel(x) if x.dtype == np.uint8 else _with_channel(x).astype(np.float32)
-    else:
-        x = x.astype(np.int32 if text_ids else np.float32)
-    splits = _split_train_val_test(x, y, validation_split, seed)
-    info = DatasetInfo(
-        name=spec.name,
-        task=spec.task,
-        input_shape=tuple(x.shape[1:]),
-        num_classes=len(class_names) if class_names else None,
-        class_names=class_names,
-        n_train=len(splits.x_train),
-        n_val=len(splits.x_val),
-        n_test=len(splits.x_test),
-        source=source,
-        seed=seed,
-        validation_split=validation_split,
-        input_dtype="int32" if text_ids else "float32",
-        sequence_length=int(x.shape[1]) if text_ids else None,
-        vocab_size=int(x.max()) + 1 if text_ids else None,
-    )
-    return splits, info
+    return _dataset(
+        spec.name, spec.kind, spec.task,
+        _split_train_val_test(_as_inputs(x, spec.kind), y, validation_split, seed),
+        class_names=class_names, source=spec.description or f"registered dataset {spec.name}",
+        seed=seed, validation_split=validation_split,
+        vocab_size=options.get("vocab_size", 10000),
+        sequence_length=options.get("sequence_length", 64),
+    )  # fmt: skip
+
+
+def _as_inputs(x: np.ndarray, kind: str) -> np.ndarray:
+    """Model inputs of `kind` in the dtype the pipeline expects: uint8 images stay uint8 (a
+    quarter of the memory; scaled per batch), other images float32, with a channel axis;
+    raw texts as Python strings, token ids int32; tables float64 (standardized later)."""
+    if kind == "image":
+        return _with_channel(x) if x.dtype == np.uint8 else _with_channel(x).astype(np.float32)
+    if kind == "text" and x.ndim == 1:
+        return np.asarray([str(t) for t in x], dtype=object)
+    if kind == "text":
+        return x.astype(np.int32)
+    return x.astype(np.float64 if kind == "table" else np.float32)
 
 
 def _shapes(data) -> str:
@@ -624,8 +748,10 @@ def _load_splits(name, seed, validation_split, options) -> tuple[Splits, Dataset
         and isinstance(data[0], Splits)
         and isinstance(data[1], DatasetInfo)
     ):
-        return data
-    return _from_arrays(spec, data, seed, validation_split)
+        splits, info = data
+        # A reader that builds its own DatasetInfo may leave the kind unset: the spec knows it.
+        return splits, info if info.kind else dataclasses.replace(info, kind=spec.kind)
+    return _from_arrays(spec, data, seed, validation_split, options)
 
 
 def load_arrays(
