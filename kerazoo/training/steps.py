@@ -61,7 +61,8 @@ def prepare_data(config: RunConfig, task, *, refit: bool = False) -> Data:
         validation_split=config.validation_split,
         max_examples=config.max_examples,
         scale=False,
-        **config.data_options,
+        # `--download` (config.download) or data_options={"download": True}.
+        **config.data_options | ({"download": True} if config.download else {}),
     )
     if refit:
         import numpy as np

@@ -172,12 +172,12 @@ def test_mnist_falls_back_to_sample_with_notice(no_full_mnist):
 
 
 def test_mnist_failed_download_falls_back(no_full_mnist, monkeypatch):
-    import keras
+    import tensorflow_datasets as tfds
 
     def offline(*args, **kwargs):
         raise OSError("Temporary failure in name resolution")
 
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(tfds, "load", offline)
     with pytest.warns(UserWarning) as record:
         _, _, _, info = load("mnist", download=True)
     messages = " ".join(str(r.message) for r in record)

@@ -79,8 +79,8 @@ def test_unknown_dataset_is_one_error_with_close_matches():
         assert message.startswith("Unknown dataset. Did you mean: fashion_mnist")
         assert message.endswith("Received: dataset='fashion_mnst'")
         assert all(name in message for name in BUILTIN)
-    with pytest.raises(ValueError, match="Unknown dataset.*Received: dataset='cifar10'"):
-        check_model_fits("mnist_cnn", "cifar10")
+    with pytest.raises(ValueError, match="Unknown dataset.*Received: dataset='cifar100'"):
+        check_model_fits("mnist_cnn", "cifar100")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_model_fits_read_the_registry(user_datasets):
     message = (
         "mnist_cnn (classification, image inputs) cannot train on breast_cancer "
         "(classification, table inputs). Datasets it fits: mnist, mnist_sample, "
-        "fashion_mnist, sk_digits. Received: dataset='breast_cancer'"
+        "fashion_mnist, cifar10, sk_digits. Received: dataset='breast_cancer'"
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         check_model_fits("mnist_cnn", "breast_cancer")
