@@ -45,6 +45,7 @@ _LAZY = {
     "predict": "kerazoo.training.predict",
     "plot": "kerazoo.viz.diagrams",
     "tune": "kerazoo.tuning.search",
+    "hypermodel": "kerazoo.tuning.hypermodel",
     "TransformerEncoder": "kerazoo.models.layers",
     "TokenAndPositionEmbedding": "kerazoo.models.layers",
 }

@@ -26,6 +26,7 @@ This module imports KerasTuner (and so Keras); `kerazoo.tuning.search` imports i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -67,13 +68,66 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
     os.replace(tmp, path)
 
 
-class ZooHyperModel(kt.HyperModel):
-    """A registered zoo model as a KerasTuner `HyperModel`, on the training path's steps.
+class SpaceHyperModel(kt.HyperModel):
+    """A search space over a model as a KerasTuner `HyperModel`: what kerazoo's share.
 
-    `build` builds through `steps.build` (seeded, in the strategy's scope) with the trial's
-    values from the model's search space; `fit` trains through `steps.fit` with the run's
-    NaN guard, learning-rate schedule and early stopping (`steps.callbacks_for`), plus the
-    callbacks KerasTuner adds.
+    `build` makes a trial's compiled model (`make`) from the values `overrides` declares on
+    the trial's `hp`; `fit` trains it (`train`, Keras's `fit` on whatever the tuner's
+    `search` was given) with the run's own callbacks first (`trial_callbacks`: NaN guard,
+    learning-rate schedule, early stopping when there is validation data; nothing written,
+    since KerasTuner keeps the best epoch's weights itself), then those KerasTuner adds.
+
+    Subclasses define `overrides`, `make` and `trial_callbacks`: `ZooHyperModel` for a
+    registered model (`kerazoo.tune`), and in `kerazoo.tuning.hypermodel` the ones
+    `kerazoo.hypermodel` returns for the user's own tuner.
+
+    Args:
+        name: the HyperModel's name (the model's).
+        config: the `RunConfig` every trial trains with (seed, epochs, early stopping,
+            patience, learning-rate schedule).
+        fix, narrow: the user's fixed and narrowed hyperparameters.
+    """
+
+    def __init__(self, name: str, config, fix: dict, narrow: dict):
+        super().__init__(name=name)
+        self.config = config
+        self.fix = fix
+        self.narrow = narrow
+
+    def overrides(self, hp) -> tuple[str, dict]:
+        """What to build for `hp`'s values: a name and its arguments."""
+        raise NotImplementedError
+
+    def make(self, name: str, overrides: dict):
+        """The compiled model for `overrides(hp)`."""
+        raise NotImplementedError
+
+    def trial_callbacks(self, validation: bool) -> list:
+        """The run's callbacks a trial trains with (early stopping only with `validation`)."""
+        raise NotImplementedError
+
+    def build(self, hp):
+        return self.make(*self.overrides(hp))
+
+    def fit(self, hp, model, *args, callbacks=(), **kwargs):
+        validation = kwargs.get("validation_data") is not None or bool(
+            kwargs.get("validation_split")
+        )
+        own = self.trial_callbacks(validation)
+        return self.train(model, *args, callbacks=[*own, *callbacks], **kwargs)
+
+    def train(self, model, *args, **kwargs):
+        """Trains a trial's model on what `search` was given."""
+        return model.fit(*args, **kwargs)
+
+
+class ZooHyperModel(SpaceHyperModel):
+    """A registered zoo model's search space as a KerasTuner `HyperModel`, for `tune`.
+
+    A trial's values come from the model's space (`spaces.space`, with the user's `fix`
+    and `narrow`); on the prepared `data` it builds through the training path's build step
+    (seeded, in the strategy's scope) and fits through its fit step with the run's NaN
+    guard, learning-rate schedule and early stopping (`steps.callbacks_for`).
 
     Args:
         spec: the model's `ModelSpec`.
@@ -83,32 +137,32 @@ class ZooHyperModel(kt.HyperModel):
     """
 
     def __init__(self, spec, config, data, fix: dict, narrow: dict):
-        super().__init__(name=spec.name)
+        super().__init__(spec.name, config, fix, narrow)
         self.spec = spec
-        self.config = config
         self.data = data
-        self.fix = fix
-        self.narrow = narrow
 
     def overrides(self, hp) -> tuple[str, dict]:
         """The registered name and factory arguments for `hp`'s values."""
         overrides = spaces.space(hp, self.spec.name, self.fix, self.narrow)
         return spaces.model_for(self.spec.name, overrides)
 
-    def build(self, hp):
-        name, overrides = self.overrides(hp)
+    def make(self, name: str, overrides: dict):
         return steps.build(self.config, registry.get_spec(name), self.data, overrides)
 
-    def fit(self, hp, model, x, *, validation_data=None, epochs=1, callbacks=(), **kwargs):
-        # The trial's own folder is not written: no backup, checkpoint or logs of ours
-        # (KerasTuner keeps the best epoch's weights itself).
-        own = steps.callbacks_for(self.config, self.spec, None, files=False)
+    def trial_callbacks(self, validation: bool) -> list:
+        config = self.config
+        if not validation:  # early stopping watches a validation loss
+            config = dataclasses.replace(config, early_stopping=False)
+        return steps.callbacks_for(config, self.spec, None, files=False)
+
+    def train(self, model, x, *, validation_data=None, epochs=1, callbacks=(), **kwargs):
+        # The pipelines shuffle (seeded, every epoch), so the fit step does not.
         return steps.fit(
             model,
             x,
             validation_data,
             epochs=epochs,
-            callbacks=[*own, *callbacks],
+            callbacks=list(callbacks),
             verbose=kwargs.get("verbose", 0),
             initial_epoch=kwargs.get("initial_epoch", 0),
         )

@@ -281,6 +281,13 @@ def transformer_space(hp: Constrained, name: str) -> dict:
     return out | _training(hp, d)
 
 
+def user_space(hp: Constrained, name: str) -> dict:
+    """Your own model (`kerazoo.tune(my_model, ...)`): its layers are yours, so only the
+    optimizer and the learning rate are searched."""
+    d = model_defaults(name)
+    return _training(hp, {"optimizer": d.get("optimizer") or "adam", "learning_rate": None})
+
+
 SPACES: dict[str, Callable[[Constrained, str], dict]] = {
     "mlp": mlp_space,
     "cnn": cnn_space,
@@ -288,11 +295,48 @@ SPACES: dict[str, Callable[[Constrained, str], dict]] = {
     "rnn": rnn_space,
     "autoencoder": autoencoder_space,
     "transformer": transformer_space,
+    "user": user_space,
 }
 
 
 # ---------------------------------------------------------------------------------------------
 # Public helpers
+
+
+TRAINING = ("optimizer", "learning_rate")  # the hyperparameters of `training_space`
+
+
+def training_space(
+    hp,
+    fix: dict | None = None,
+    narrow: dict | None = None,
+    *,
+    optimizer: str = "adam",
+    learning_rate: float | None = None,
+) -> dict:
+    """Declares only the zoo's optimizer and learning-rate hyperparameters on `hp`.
+
+    The space every family adds to its own (`OPTIMIZERS`, `LEARNING_RATES`), for a model
+    whose layers are not the zoo's (`kerazoo.hypermodel` with a user's own model).
+
+    Args:
+        hp: a `keras_tuner.HyperParameters`.
+        fix, narrow: as in `space`.
+        optimizer: the default optimizer name (one of `OPTIMIZERS`).
+        learning_rate: the default learning rate; None: `DEFAULT_LEARNING_RATE`.
+
+    Returns:
+        `{"optimizer": name, "learning_rate": value}` for `hp`'s values.
+
+    Example:
+
+    ```python
+    import keras_tuner
+    training_space(keras_tuner.HyperParameters())  # {'optimizer': 'adam', 'learning_rate': 0.001}
+    ```
+    """
+    hp = hp if isinstance(hp, Constrained) else Constrained(hp, fix, narrow)
+    return _training(hp, {"optimizer": optimizer, "learning_rate": learning_rate})
 
 
 def check_tunable(name: str) -> None:
@@ -350,17 +394,24 @@ def hyperparameter_names(name: str) -> list[str]:
     return list(dict.fromkeys(hp.names))
 
 
-def check_keys(name: str, fix: dict | None, narrow: dict | None) -> tuple[dict, dict]:
+def check_keys(
+    name: str, fix: dict | None, narrow: dict | None, *, accepted: list[str] | None = None
+) -> tuple[dict, dict]:
     """Resolves aliases (`lr`) and refuses names that are not in `name`'s space.
+
+    Args:
+        name: a registered model name, or (with `accepted`) the name shown in messages.
+        fix, narrow: the user's fixed and narrowed hyperparameters.
+        accepted: the hyperparameter names to accept; None: `name`'s whole space.
 
     Returns:
         `(fix, narrow)` with canonical names.
 
     Raises:
         ValueError: naming the unknown key and the accepted ones, or for an empty list of
-            values or a key both fixed and narrowed.
+            values, values of several kinds, or a key both fixed and narrowed.
     """
-    accepted = hyperparameter_names(name)
+    accepted = hyperparameter_names(name) if accepted is None else list(accepted)
     out = []
     for arg, given in (("fix", fix), ("space", narrow)):
         resolved = {}
@@ -371,9 +422,16 @@ def check_keys(name: str, fix: dict | None, narrow: dict | None) -> tuple[dict, 
                     f"{key!r} is not a hyperparameter of {name}; accepted: "
                     f"{', '.join(accepted)} (and lr for learning_rate). Received: {arg}={given!r}"
                 )
-            if arg == "space" and (not isinstance(value, list | tuple) or not value):
+            # KerasTuner's Choice takes values of one type (a TypeError deep inside otherwise).
+            if arg == "space" and (
+                not isinstance(value, list | tuple)
+                or not value
+                or len({type(v) for v in value}) > 1
+            ):
                 raise ValueError(
-                    f"space values must be a non-empty list. Received: space={{{key!r}: {value!r}}}"
+                    "space values must be a non-empty list of one kind (all integers, all "
+                    "numbers with a point, or all names). "
+                    f"Received: space={{{key!r}: {value!r}}}"
                 )
             resolved[key_] = list(value) if arg == "space" else value
         out.append(resolved)
