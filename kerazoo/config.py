@@ -172,6 +172,7 @@ class Option:
         parse: turns the flag's text (a list for repeatable flags) into the value.
         repeat: the flag may be given several times (`--set a=1 --set b=2`).
         negate: a `--no-...` flag that stores False.
+        switch: a flag without a value that stores True (`--download`).
         choices: the values the flag accepts (shown by `--help`).
         compared: a resumed run or search refuses a different explicit value.
     """
@@ -182,6 +183,7 @@ class Option:
     parse: Callable[[Any], Any] | None = None
     repeat: bool = False
     negate: bool = False
+    switch: bool = False
     choices: tuple | None = None
     compared: bool = True
 
@@ -249,6 +251,25 @@ def _dataset_field():
     )
 
 
+def _data_field():
+    return setting(
+        None,
+        check=optional_text,
+        flag="--data",
+        help="your own data instead of --dataset: a folder of images by class, a CSV file "
+        "(with --target), a folder of texts by class or a label<TAB>text file",
+    )
+
+
+def _target_field():
+    return setting(
+        None,
+        check=optional_text,
+        flag="--target",
+        help="with --data CSV: the column holding the labels",
+    )
+
+
 def _batch_size_field():
     return setting(
         None,
@@ -281,6 +302,17 @@ def _seed_field(help: str):
     return setting(0, check=int_in(0, MAX_SEED), flag="--seed", parse=int, help=help)
 
 
+def _download_field():
+    return setting(
+        False,
+        check=boolean,
+        flag="--download",
+        switch=True,
+        help="fetch a dataset missing here (cifar10, imdb, full mnist) with "
+        "tensorflow-datasets; needs the network once, later runs read the copy offline",
+    )
+
+
 def _pairs_field(flag: str, help: str, *, many: bool = False):
     """A dict given on the command line as repeatable `KEY=VALUE` flags."""
     return setting(
@@ -304,6 +336,8 @@ class RunConfig(Settings):
 
     model: str
     dataset: str | None = _dataset_field()
+    data: str | None = _data_field()
+    target: str | None = _target_field()
     epochs: int = _epochs_field(
         DEFAULT_EPOCHS,
         f"epochs to train (default {DEFAULT_EPOCHS}; fewer if early stopping ends the run)",
@@ -341,6 +375,7 @@ class RunConfig(Settings):
     seed: int = _seed_field("seed of the weights, the validation carve and the shuffle order")
     validation_split: float = _validation_split_field()
     max_examples: int | None = _max_examples_field()
+    download: bool = _download_field()
     early_stopping: bool = setting(
         True,
         check=boolean,
@@ -380,6 +415,8 @@ class SearchConfig(Settings):
 
     model: str
     dataset: str | None = _dataset_field()
+    data: str | None = _data_field()
+    target: str | None = _target_field()
     tuner: str = setting(
         "random", check=one_of(TUNERS), flag="--tuner", choices=TUNERS, help="the KerasTuner tuner"
     )
@@ -405,6 +442,7 @@ class SearchConfig(Settings):
         many=True,
     )
     max_examples: int | None = _max_examples_field()
+    download: bool = _download_field()
     batch_size: int | None = _batch_size_field()
     validation_split: float = _validation_split_field()
     max_retries: int = setting(
@@ -478,6 +516,8 @@ def add_arguments(parser, config_class, *, skip: tuple[str, ...] = ()) -> None:
         kwargs: dict[str, Any] = {"dest": name, "help": option.help}
         if option.negate:
             kwargs.update(action="store_false", default=None)
+        elif option.switch:
+            kwargs.update(action="store_true", default=None)
         elif option.repeat:
             kwargs.update(action="append", metavar="KEY=VALUE")
         else:

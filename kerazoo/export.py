@@ -31,6 +31,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from kerazoo import preprocessing
+
 # User-facing name -> Keras's `Model.export` format. The aliases are Keras's own names.
 FORMATS = {
     "saved_model": "tf_saved_model",
@@ -134,6 +136,15 @@ def _select_part(model, part: str | None):
     from kerazoo.models.autoencoder import get_decoder, get_encoder
 
     return get_encoder(model) if part == "encoder" else get_decoder(model)
+
+
+def _takes_strings(model) -> bool:
+    return preprocessing.is_wrapped(model) and model.inputs[0].dtype == "string"
+
+
+def _vocabulary(model) -> list[str]:
+    layer = model.get_layer("preprocess_vectorize")
+    return [str(word) for word in layer.get_vocabulary()]
 
 
 def _default_out(path: Path, fmt: str, part: str | None) -> Path:
@@ -354,7 +365,16 @@ def export(
         _check_onnx_available()
 
     model, _ = _load(model_or_path)
-    target_model = _select_part(model, part)
+    # A model saved with its preprocessing exports whole, raw inputs included; its parts
+    # are the network's.
+    network = preprocessing.unwrap(model)
+    target_model = _select_part(model if part is None else network, part)
+    vocabulary = None
+    if fmt == "litert" and target_model is model and _takes_strings(model):
+        # TFLite's builtin ops have no string ops (and Flex ops do not run in the plain
+        # interpreter), so a text model's TFLite file takes token ids; the vocabulary that
+        # turns text into them is written beside it.
+        target_model, vocabulary = network, _vocabulary(model)
     if batch_size is not None and fmt == "onnx":
         raise ValueError(
             "batch_size is for saved_model and tflite; an ONNX export keeps a dynamic batch. "
@@ -399,6 +419,17 @@ def export(
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if vocabulary is not None:
+        vocabulary_file = out.with_suffix(".vocabulary.txt")
+        vocabulary_file.write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+        warnings.warn(
+            f"TFLite has no string ops, so {out.name} takes token ids of shape "
+            f"{_shape(target_model.input_shape)}, not raw strings (the SavedModel export "
+            f"takes raw strings). {vocabulary_file.name} maps words to ids (line n = id n; "
+            "0 padding, 1 unknown).",
+            UserWarning,
+            stacklevel=2,
+        )
     if fixed_batch:  # after the finished move: a warning turned error keeps the file
         warnings.warn(
             f"{target_model.name} converts to TFLite builtin ops only with a fixed batch, "

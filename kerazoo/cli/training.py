@@ -12,7 +12,8 @@ def run_train(args) -> int:
     settings = config.settings_from_args(config.RunConfig, args)
     dataset = settings.pop("dataset", None)
     where = dict(out=args.out, resume=args.resume, overwrite=args.overwrite)
-    run.plan(args.name, dataset, **where, **settings)  # bad input: answered before TensorFlow
+    if settings.get("data") is None and not args.name.endswith(".keras"):
+        run.plan(args.name, dataset, **where, **settings)  # bad input: before TensorFlow
     chief = True
     if settings.get("strategy") == "multiworker":
         from kerazoo._quiet import quiet_stderr
@@ -42,7 +43,12 @@ def run_evaluate(args) -> int:
     from kerazoo.training.evaluate import evaluate
 
     load_keras_quietly()
-    scores = evaluate(args.path, args.dataset)
+    if args.data is not None and args.dataset is not None:
+        raise ValueError(
+            "Give either --dataset (a registered name) or --data (your own), not both. "
+            f"Received: --dataset {args.dataset} --data {args.data}"
+        )
+    scores = evaluate(args.path, args.data or args.dataset, target=args.target)
     print(
         f"{scores['dataset']} test split ({scores['n_test']:,} examples; {scores['dataset_source']})"
     )

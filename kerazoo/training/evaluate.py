@@ -12,11 +12,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from kerazoo import registry
+from kerazoo import preprocessing, registry
 from kerazoo.config import RunConfig
 from kerazoo.data.registry import check_model_fits, default_dataset, get_dataset
 from kerazoo.tasks import Task, get_task
-from kerazoo.training import steps
+from kerazoo.training import own, steps
 
 
 def open_run(path: str | Path) -> tuple[Path, dict | None]:
@@ -81,7 +81,12 @@ def model_task(model, name: str | None, info=None) -> Task:
 
 
 def evaluate(
-    path: str | Path, dataset: str | None = None, *, batch_size: int = 256, verbose: int = 0
+    path: str | Path,
+    dataset=None,
+    *,
+    target: str | None = None,
+    batch_size: int = 256,
+    verbose: int = 0,
 ) -> dict:
     """Evaluates a trained model on the test split of a dataset.
 
@@ -92,7 +97,10 @@ def evaluate(
     Args:
         path: a run folder, or a `.keras` file (inside a run folder or not).
         dataset: the dataset; default the run's (or, for a zoo model file outside a run
-            folder, the model's default dataset).
+            folder, the model's default dataset). Your own data (arrays, a folder, a CSV
+            file: see `kerazoo.data.from_source`) is scored on its held-out test part; a run
+            trained on a folder or file reads it again by itself.
+        target: with a CSV file, the column holding the labels.
         batch_size: evaluation batch size.
         verbose: Keras's `evaluate` verbosity.
 
@@ -110,6 +118,22 @@ def evaluate(
     ```
     """
     model_file, config = open_run(path)
+    source = dataset if own.is_source(dataset) else None
+    recorded = (config or {}).get("data")
+    if dataset is None and recorded is not None and not recorded.startswith(own.ARRAYS):
+        source, target = recorded, target or config.get("target")
+    if dataset is None and recorded is not None and source is None:
+        raise ValueError(
+            f"{model_file.parent} was trained on data given in Python ({recorded}); pass it "
+            "again to score its test part: evaluate(path, (x, y)). Received: dataset=None"
+        )
+    if source is None:
+        return _evaluate(model_file, config, dataset, batch_size, verbose)
+    with own.registered("model", source, target=target) as (_, name, _):
+        return _evaluate(model_file, config, name, batch_size, verbose)
+
+
+def _evaluate(model_file: Path, config: dict | None, dataset, batch_size: int, verbose) -> dict:
     name = run_model_name(model_file, config)
     if dataset is None:
         if config is not None:
@@ -127,7 +151,10 @@ def evaluate(
 
     from kerazoo.saving import load_model
 
-    model = load_model(model_file)  # a refused file is answered before any data loads
+    # A refused file is answered before any data loads. A model saved with its
+    # preprocessing is scored through its network, on the data as the run prepared it:
+    # the run's own test metrics, whatever the saved model takes.
+    model = preprocessing.unwrap(load_model(model_file))
     task = model_task(model, name, {"task": dataset_spec.task})
     data = steps.prepare_data(_data_settings(config, name or model.name, dataset, batch_size), task)
     info = data.info

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from kerazoo import config as settings_table
-from kerazoo import registry, tasks
+from kerazoo import preprocessing, registry, tasks
 from kerazoo.config import DEFAULT_EPOCHS, RunConfig, SavedConfig, check_unchanged
 from kerazoo.data.registry import check_model_fits, default_dataset
-from kerazoo.training import distribute, folder, multiworker, steps
+from kerazoo.training import distribute, folder, multiworker, own, steps
 from kerazoo.training.folder import read_saved
 from kerazoo.training.steps import LARGE_TRAIN_SET
 
@@ -207,9 +207,12 @@ def train(
     callbacks=(),
     plots: bool = True,
     verbose: int | str = "auto",
+    validation_data=None,
+    test_data=None,
     **settings,
 ) -> RunResult:
-    """Trains a zoo model on a real dataset and writes a complete run folder.
+    """Trains a zoo model (or your own) on a real dataset (or yours) and writes a complete
+    run folder.
 
         The model is built and compiled inside the chosen `tf.distribute` strategy's scope; the
         batch size is the global batch, split across the replicas. Training uses the run's
@@ -219,7 +222,14 @@ def train(
         The best weights are then evaluated once on the held-out test split.
 
         Args:
-            model: a registered model name (`kerazoo.list_models()`).
+            model: a registered model name (`kerazoo.list_models()`), or your own
+                `keras.Model` (compiled or not: uncompiled, it gets its task's loss and
+                metrics) or the path of a `.keras` file.
+            dataset: a registered dataset name (`kerazoo.data.list_datasets()`), or your
+                own data: `(x, y)` arrays, a `tf.data.Dataset`, a folder of images by
+                class, a CSV file (with `target=`), a folder of texts by class or a
+                `label<TAB>text` file (see `kerazoo.data.from_source`). The same as
+                `data=PATH`.
             out: the run folder; default `runs/<model>`.
             resume: continue the unfinished run in `out` from its last finished epoch (its saved
                 settings are used; a finished run is returned as it is).
@@ -227,6 +237,9 @@ def train(
             callbacks: your own Keras callbacks, run after the default ones.
             plots: draw the pictures (history, architecture, task pictures and monitors).
             verbose: `"auto"` (progress bar on a terminal, a line per epoch otherwise), 0, 1, 2.
+            validation_data, test_data: with your own data, its validation and test parts
+                (else carved from it: the test part with a fixed seed, validation with
+                `seed`).
             **settings: the run's settings (`kerazoo.config.RunConfig`, saved in config.json):
     {settings}
 
@@ -250,6 +263,61 @@ def train(
         result.metrics["test_accuracy"]   # ~0.97 on the MNIST sample
         ```
     """
+    source = own_source(dataset, settings, out=out, resume=resume)
+    with own.registered(
+        model,
+        source if source is not None else dataset,
+        target=settings.get("target"),
+        validation_data=validation_data,
+        test_data=test_data,
+    ) as (model, dataset, recorded):
+        settings |= recorded
+        return _train(
+            model,
+            dataset,
+            out=out,
+            resume=resume,
+            overwrite=overwrite,
+            callbacks=callbacks,
+            plots=plots,
+            verbose=verbose,
+            **settings,
+        )
+
+
+def own_source(dataset, settings: dict, *, out, resume: bool):
+    """The user's data to read: `data=PATH` (the CLI's --data), a path or arrays given as
+    `dataset`, or, for a resumed run given neither, the path its config.json recorded.
+    None for a registered dataset (also one registered by an enclosing call)."""
+    path = settings.pop("data", None)
+    if path is not None:
+        if dataset is not None and own.ACTIVE.get(dataset) == path:
+            settings["data"] = path  # registered by the enclosing call: recorded as it is
+            return None
+        if dataset is not None:
+            raise ValueError(
+                "Give either dataset (a registered name) or data (your own), not both. "
+                f"Received: dataset={dataset!r}, data={path!r}"
+            )
+        return path
+    if own.is_source(dataset):
+        return dataset
+    if dataset is None and resume and out is not None:
+        saved = own.saved_source(out)
+        recorded = saved.get("data")
+        if recorded is not None and recorded.startswith(own.ARRAYS):
+            raise ValueError(
+                f"The run in {out} trained on arrays given in Python; pass the same arrays "
+                f"to resume it. Received: dataset=None"
+            )
+        if recorded is not None:
+            if settings.get("target") is None:
+                settings["target"] = saved.get("target")
+            return recorded
+    return None
+
+
+def _train(model, dataset, *, out, resume, overwrite, callbacks, plots, verbose, **settings):
     config, run_dir, saved = plan(
         model, dataset, out=out, resume=resume, overwrite=overwrite, **settings
     )
@@ -338,7 +406,7 @@ def _run(s: _Session, *, fresh: bool, recheck) -> RunResult:
 def _write_run(s: _Session) -> RunResult:
     """fit -> the best model -> evaluate -> pictures -> metrics.json (last)."""
     config, run_dir, data = s.config, s.run_dir, s.data
-    _write_dataset_files(s.out_dir, data.info)
+    _write_dataset_files(s.out_dir, data.info, str(data.splits.x_train.dtype))
     if s.writes_run:
         folder.record(run_dir, "run")
     clock, stats = _fit(s)
@@ -362,6 +430,12 @@ def _write_run(s: _Session) -> RunResult:
         from kerazoo.training import artifacts
 
         artifacts.draw(net, s.spec, data.info, data.splits, run_dir, seed=config.seed)
+    # The saved model takes raw inputs (uint8 images, strings, raw columns): the data's
+    # preparation becomes its first layers. Last of the files, as it replaces the checkpoint.
+    image_dtype = str(data.splits.x_train.dtype)
+    saved = preprocessing.with_preprocessing(net, data.info, image_dtype=image_dtype)
+    if saved is not net:
+        preprocessing.save(saved, run_dir / "model.keras")
     folder.record(run_dir, "run")  # the pictures, before metrics.json marks the run finished
     folder.write_json(run_dir / "metrics.json", metrics)
     clock.path.unlink(missing_ok=True)
@@ -411,9 +485,12 @@ def _start_folder(run_dir: Path, config: RunConfig) -> None:
     folder.record(run_dir, "run")
 
 
-def _write_dataset_files(out_dir: Path, info) -> None:
-    # What `kerazoo evaluate` and `kerazoo predict` need to read new inputs like these.
-    folder.write_json(out_dir / "dataset.json", info.as_dict())
+def _write_dataset_files(out_dir: Path, info, image_dtype: str) -> None:
+    # What `kerazoo evaluate` and `kerazoo predict` need to read new inputs like these, and
+    # what the saved model takes.
+    raw_input = preprocessing.describe(info, image_dtype=image_dtype)
+    facts = info.as_dict() | ({"raw_input": raw_input} if raw_input else {})
+    folder.write_json(out_dir / "dataset.json", facts)
     if info.vocabulary is not None:
         (out_dir / "vocabulary.txt").write_text("\n".join(info.vocabulary) + "\n")
 
@@ -439,11 +516,11 @@ def _best_model(net, run_dir: Path, cluster, *, keep_last: bool):
         # the chief tests and draws with the saved model outside the strategy.
         from kerazoo.saving import load_model
 
-        return load_model(run_dir / "model.keras")
+        return preprocessing.unwrap(load_model(run_dir / "model.keras"))
     if (run_dir / "model.keras").is_file() and not keep_last:
         # Early stopping restores the best weights only when it stops early; the checkpoint
         # always holds them.
-        net.load_weights(run_dir / "model.keras")
+        preprocessing.load_weights(net, run_dir / "model.keras")
     return net
 
 
@@ -590,7 +667,7 @@ def _finished_run(run_dir: Path, config: RunConfig) -> RunResult:
     return RunResult(
         run_dir=run_dir,
         metrics=metrics,
-        model=load_model(run_dir / "model.keras"),
+        model=preprocessing.unwrap(load_model(run_dir / "model.keras")),
         info=None,
         config=config,
     )

@@ -39,7 +39,7 @@ from kerazoo import registry, tasks
 from kerazoo.config import RunConfig, SearchConfig, check_unchanged
 from kerazoo.data.registry import check_model_fits, default_dataset
 from kerazoo.training import folder as folders
-from kerazoo.training import run, steps
+from kerazoo.training import own, run, steps
 from kerazoo.training.folder import read_saved
 from kerazoo.tuning import spaces
 
@@ -258,6 +258,8 @@ def tune(
     retrain: bool = True,
     distributed: bool = False,
     verbose: int = 1,
+    validation_data=None,
+    test_data=None,
     **settings,
 ) -> TuneResult:
     """Searches a zoo model's hyperparameters with KerasTuner on its real dataset.
@@ -270,7 +272,12 @@ def tune(
         best epoch count (`refit=True`, run folder `best/`) and tested once.
 
         Args:
-            model: a registered model name of a tunable family (all but the DCGAN).
+            model: a registered model name of a tunable family (all but the DCGAN), or your
+                own `keras.Model` / `.keras` file (its optimizer and learning rate are
+                searched; each trial trains a fresh copy).
+            dataset: a registered dataset name, or your own data as `kerazoo.train` takes
+                it (arrays, a `tf.data.Dataset`, an image folder, a CSV file with `target=`,
+                a text folder or file).
             out: the search folder; default `runs/tune-<model>`.
             resume: continue the search in `out` (after an interruption, even a kill).
             overwrite: replace the search in `out`.
@@ -285,6 +292,7 @@ def tune(
                 best trial.
             verbose: 0 silent, 1 a line per trial and the summary, 2 also per-epoch lines of
                 the retraining.
+            validation_data, test_data: with your own data, its validation and test parts.
             **settings: the search's settings (`kerazoo.config.SearchConfig`, saved in
                 search.json):
     {settings}
@@ -308,6 +316,22 @@ def tune(
         result.best_hyperparameters, result.metrics["test_accuracy"]
         ```
     """
+    source = run.own_source(dataset, settings, out=out, resume=resume)
+    with own.registered(
+        model,
+        source if source is not None else dataset,
+        target=settings.get("target"),
+        validation_data=validation_data,
+        test_data=test_data,
+        fresh=True,  # each trial builds your model anew
+    ) as (model, dataset, recorded):
+        settings |= recorded
+        return _tune(
+            model, dataset, out, resume, overwrite, retrain, distributed, verbose, settings
+        )
+
+
+def _tune(model, dataset, out, resume, overwrite, retrain, distributed, verbose, settings):
     role = distributed_role(distributed)
     # A worker leaves the folder to the chief, which may be clearing it right now.
     config, search_dir, saved = plan(
@@ -365,6 +389,9 @@ def trial_config(config: SearchConfig) -> RunConfig:
         seed=config.seed,
         validation_split=config.validation_split,
         max_examples=config.max_examples,
+        download=config.download,
+        data=config.data,
+        target=config.target,
     )
 
 
@@ -597,6 +624,9 @@ def _retrain(config: SearchConfig, name: str, overrides: dict, epochs: int, sear
         seed=config.seed,
         validation_split=config.validation_split,
         max_examples=config.max_examples,
+        download=config.download,
+        data=config.data,
+        target=config.target,
         overrides=overrides,
         refit=True,
         verbose=2 if verbose >= 2 else 0,
