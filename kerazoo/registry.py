@@ -106,7 +106,11 @@ class ModelSpec:
         if self.base is None:
             return {}
         params = inspect.signature(self.fn).parameters.values()
-        defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        defaults = {
+            p.name: p.default
+            for p in params
+            if p.default is not inspect.Parameter.empty and p.name != "weights"
+        }
         return defaults | {arg: self.preset[arg] for arg in self.fixed}
 
 
@@ -255,18 +259,29 @@ def register_model(
 
     def decorator(f: Callable) -> Callable:
         reg_name = name or f.__name__
-        signature = inspect.signature(f)
+        signature = _with_weights_parameter(inspect.signature(f))
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
             # A `(**kwargs)` function: its arguments cannot be read (nor tuned).
             _add(reg_name, f, base=None, preset={}, fixed=(), **facts)
             return f
 
+        # A user's builder may take a `weights` argument of its own: it gets it.
+        own_weights = "weights" in inspect.signature(f).parameters
+
         @functools.wraps(f)
         def entry(**overrides):
+            weights = None if own_weights else overrides.pop("weights", None)
             # The same ValueError as create_model for an argument the builder lacks.
             _check_overrides(reg_name, signature, overrides, fixed={})
+            if weights is not None:
+                return _pretrained(reg_name, weights, f, overrides)
             return f(**overrides)
 
+        entry.__signature__ = signature
+        if own_weights:
+            entry._own_weights = True  # create_model passes weights= on to the builder
+        else:
+            entry.__doc__ = _with_weights_doc(f.__doc__)
         _add(reg_name, entry, base=entry, preset={}, fixed=(), **facts)
         return entry
 
@@ -326,6 +341,46 @@ def unregister_model(name: str) -> None:
     del _REGISTRY[name]
 
 
+# --- pretrained weights: the `weights=` argument of every entry ---------------------------
+
+_WEIGHTS_DOC = [
+    '    weights: name of pretrained weights shipped with kerazoo (`"mnist"`, ...; see',
+    "        `kerazoo list --pretrained`), or None (default) for fresh weights. The model",
+    "        is then built with the arguments the weights were trained with.",
+]
+
+
+def _with_weights_parameter(signature: inspect.Signature) -> inspect.Signature:
+    """`signature` plus a keyword-only `weights=None` (before any `**kwargs`)."""
+    params = list(signature.parameters.values())
+    if "weights" in signature.parameters:
+        return signature  # a builder with its own `weights` (the zoo's entries never have one)
+    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    weights = inspect.Parameter(
+        "weights", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None"
+    )
+    return signature.replace(parameters=[*params[:at], weights, *params[at:]])
+
+
+def _with_weights_doc(doc: str | None) -> str | None:
+    """A builder's docstring with the `weights` argument at the end of its Args."""
+    if not doc or "Args:" not in doc:
+        return doc
+    lines = inspect.cleandoc(doc).splitlines()
+    start = lines.index("Args:")
+    end = next((i for i in range(start + 1, len(lines)) if _SECTION_RE.match(lines[i])), len(lines))
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return "\n".join([*lines[:end], *_WEIGHTS_DOC, *lines[end:]]) + "\n"
+
+
+def _pretrained(name: str, weights, builder: Callable, overrides: dict):
+    """`builder` built with the preset's arguments and loaded with its checked weights."""
+    from kerazoo import pretrained  # no Keras import: it reads the cards
+
+    return pretrained.build(name, weights, builder, overrides)
+
+
 # --- the entry function generated for a preset ---------------------------------------------
 
 _SECTION_RE = re.compile(r"^(Args|Returns|Raises|Example|Examples):\s*$")
@@ -373,7 +428,10 @@ def _preset_doc(name: str, base: Callable, preset: dict, fixed: tuple, descripti
         if body is None:
             continue
         if section == "Args":
-            body = _without_args(body, set(fixed))
+            body = _without_args(body, {*fixed, "weights"})  # a registered base's own
+            while body and not body[-1].strip():
+                body = body[:-1]
+            body = [*body, *_WEIGHTS_DOC, ""]
         lines += [f"{section}:", *body]
         if lines[-1].strip():
             lines.append("")
@@ -392,7 +450,8 @@ def _preset_entry(
 ) -> Callable:
     """The entry function of a preset: `base(**(preset | overrides))` with a real
     signature (the base's keyword arguments, the preset's values as defaults) and doc."""
-    params = inspect.signature(base).parameters
+    # A base that is itself a registered entry takes `weights`: that one is the base's own.
+    params = {k: p for k, p in inspect.signature(base).parameters.items() if k != "weights"}
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     unknown = sorted(set(preset) - set(params))
     if unknown and not takes_any:
@@ -410,10 +469,16 @@ def _preset_entry(
         ],
         return_annotation=inspect.signature(base).return_annotation,
     )
+    signature = _with_weights_parameter(signature)
 
-    def entry(**overrides):
-        _check_overrides(name, signature, overrides, fixed={k: preset[k] for k in fixed}, base=base)
+    def build(**overrides):
         return base(**(preset | overrides))
+
+    def entry(*, weights: str | None = None, **overrides):
+        _check_overrides(name, signature, overrides, fixed={k: preset[k] for k in fixed}, base=base)
+        if weights is not None:
+            return _pretrained(name, weights, build, overrides)
+        return build(**overrides)
 
     entry.__name__ = entry.__qualname__ = name
     entry.__module__ = module
@@ -484,13 +549,17 @@ def _family_of(name: str) -> str:
     return _catalog()[name]["family"]
 
 
-def list_models(pattern: str | None = None, family: str | None = None) -> list[str]:
+def list_models(
+    pattern: str | None = None, family: str | None = None, *, pretrained: bool = False
+) -> list[str]:
     """Names of the registered models, sorted naturally (`resnet8` before `resnet20`).
 
     Args:
         pattern: shell wildcard such as `"resnet*"` or `"*_cnn"`; None lists all.
         family: keep only this family (`mlp`, `cnn`, `resnet`, `rnn`, `autoencoder`,
             `gan`, `transformer`).
+        pretrained: keep only the models with pretrained weights shipped in the package
+            (`create_model(name, weights=...)`; `kerazoo list --pretrained` shows them).
 
     Returns:
         A list of model names.
@@ -503,7 +572,13 @@ def list_models(pattern: str | None = None, family: str | None = None) -> list[s
     >>> kerazoo.list_models("resnet*")
     ['resnet8', 'resnet14', 'resnet20', 'resnet32', 'resnet44', 'resnet56']
     """
+    if not isinstance(pretrained, bool):
+        raise ValueError(f"pretrained must be True or False. Received: pretrained={pretrained!r}")
     names = _all_names()
+    if pretrained:
+        from kerazoo.pretrained import pretrained_models
+
+        names &= set(pretrained_models())
     if family is not None:
         families = sorted({_family_of(n) for n in names})
         if family not in families:
@@ -535,12 +610,16 @@ def get_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
-def create_model(name: str, /, **overrides):
-    """Builds a registered model by name.
+def create_model(name: str, /, *, weights: str | None = None, **overrides):
+    """Builds a registered model by name, with fresh or pretrained weights.
 
     Args:
         name: a registered name (see `list_models()`); positional, so that `name=` among
             the overrides names the built Keras model.
+        weights: name of pretrained weights shipped with kerazoo (`"mnist"`, ...; see
+            `list_models(pretrained=True)` and `kerazoo list --pretrained`), or None for
+            fresh weights. The model is built with the arguments the weights were trained
+            with, and the file's SHA-256 is checked before it is loaded.
         **overrides: keyword arguments passed on to the model's factory, for example
             `num_classes=5`, `dropout=0.3`, `compile=False`, `name="my_model"`.
 
@@ -549,17 +628,25 @@ def create_model(name: str, /, **overrides):
 
     Raises:
         ValueError: for an unknown name (listing close matches), an argument the factory
-            does not take, or an invalid argument value.
+            does not take, an invalid argument value, unknown weights (listing the model's),
+            an override that changes the pretrained weights' shapes, or a weights file that
+            fails its SHA-256 check.
 
     Example:
 
     ```python
     model = kerazoo.create_model("resnet20", input_shape=(28, 28, 1), num_classes=10)
+    digits = kerazoo.create_model("mnist_cnn", weights="mnist")  # trained, ready to predict
     ```
     """
     spec = get_spec(name)
     fixed = {arg: spec.preset[arg] for arg in spec.fixed}
     _check_overrides(name, inspect.signature(spec.fn), overrides, fixed=fixed, base=spec.base)
+    if weights is not None and getattr(spec.fn, "_own_weights", False):
+        overrides["weights"] = weights  # a user's builder with a `weights` argument of its own
+    elif weights is not None:
+        # The entry (without weights) is the builder: a user's (**kwargs) entry too.
+        return _pretrained(name, weights, spec.fn, overrides)
     try:
         return spec.fn(**overrides)
     except TypeError as err:

@@ -1,4 +1,5 @@
-"""The built wheel holds everything `kerazoo list` reads at run time.
+"""The built wheel holds everything `kerazoo list` reads at run time, and the pretrained
+presets (cards, weights, vocabularies) load from it.
 
 The wheel is built from a copy of the checkout's package files, installed into a folder of
 its own (not the editable install), and run from outside the checkout: `kerazoo list`
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kerazoo import registry
+from kerazoo import pretrained, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 # What setup.cfg builds from; copied so the build writes nothing into the checkout.
@@ -33,6 +34,24 @@ except SystemExit as exit:
 import kerazoo
 print("FILE", kerazoo.__file__)
 print("HEAVY", sorted(m for m in ("keras", "tensorflow") if m in sys.modules))
+"""
+
+
+# From the installed wheel: every shipped file passes its hash check, and one preset loads and
+# classifies real digits of the sample's test split.
+PRESET = """
+import kerazoo
+from kerazoo import pretrained
+from kerazoo.data import load_arrays
+for card in pretrained.cards():
+    pretrained.verified_file(card)
+    if card.get("vocabulary"):
+        pretrained.verified_file(card, "vocabulary")
+model = kerazoo.create_model("lenet5", weights="mnist")
+splits, _ = load_arrays("mnist_sample")
+accuracy = (model.predict(splits.x_test[:200], verbose=0).argmax(-1) == splits.y_test[:200]).mean()
+print("FILE", pretrained.PRESETS_DIR)
+print("ACCURACY", accuracy)
 """
 
 
@@ -87,3 +106,29 @@ def test_kerazoo_list_from_the_wheel_imports_no_tensorflow(installed, tmp_path):
     listed = "\n".join(lines)
     for name in registry.list_models():
         assert name in listed, name
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_pretrained_presets_and_they_load(installed, tmp_path):
+    wheel, target = installed
+    cards = pretrained.cards()
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    assert "kerazoo/pretrained/presets.json" in names
+    for card in cards:
+        assert f"kerazoo/pretrained/{card['file']}" in names
+        if card.get("vocabulary"):
+            assert f"kerazoo/pretrained/{card['vocabulary']}" in names
+    env = dict(os.environ, PYTHONPATH=str(target), TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run(
+        [sys.executable, "-c", PRESET],
+        cwd=tmp_path,  # outside the checkout
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert f"FILE {target}" in next(line for line in lines if line.startswith("FILE "))
+    assert float(lines[-1].split()[1]) > 0.9

@@ -24,27 +24,61 @@ def _overrides(args) -> dict:
     return config.parse_pairs(args.set, flag="--set")
 
 
+def _print_table(rows: list[tuple], right: tuple[int, ...]) -> None:
+    """Rows of text as aligned columns (the columns in `right` right-aligned), a rule
+    under the header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        cells = [
+            c.rjust(w) if j in right else c.ljust(w)
+            for j, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
 def run_list(args) -> int:
-    names = registry.list_models(args.pattern, family=args.family)
+    names = registry.list_models(args.pattern, family=args.family, pretrained=args.pretrained)
     if not names:
-        print(f"No model matches {args.pattern!r}.", file=sys.stderr)
+        what = "pretrained model" if args.pretrained else "model"
+        print(f"No {what} matches {args.pattern!r}.", file=sys.stderr)
         return 1
+    if args.pretrained:
+        return _list_pretrained(names)
     rows = [("name", "family", "task", "params", "input")]
     for name in names:
         info = registry.model_info(name)
         rows.append(
             (name, info.family, info.task, f"{info.params:,}", _fmt_shape(info.input_shape))
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        cells = [
-            c.rjust(w) if j == 3 else c.ljust(w)
-            for j, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    _print_table(rows, right=(3,))
     print(f"\n{len(names)} models")
+    return 0
+
+
+def _list_pretrained(names: list[str]) -> int:
+    """`kerazoo list --pretrained`: one row per shipped preset (from its card)."""
+    from kerazoo import pretrained
+
+    rows = [("model", "weights", "dataset", "test metric", "size")]
+    cards = [c for c in pretrained.cards() if c["model"] in names]
+    for card in cards:
+        metric = card["metric"]
+        rows.append(
+            (
+                card["model"],
+                card["weights"],
+                card["dataset"],
+                f"{metric['name'].removeprefix('test_')} {metric['value']:.4f}",
+                f"{card['bytes'] / 1e6:.2f} MB",
+            )
+        )
+    _print_table(rows, right=(4,))
+    print(
+        f"\n{len(cards)} presets: kerazoo.create_model(MODEL, weights=WEIGHTS), "
+        "kerazoo predict MODEL:WEIGHTS FILES; cards in docs/presets.md"
+    )
     return 0
 
 

@@ -48,6 +48,12 @@ def _add_models(sub) -> None:
     p.add_argument(
         "--family", help="only this family (mlp, cnn, resnet, rnn, autoencoder, gan, transformer)"
     )
+    p.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="the pretrained weights shipped with kerazoo (model, weights, dataset, test "
+        "metric, size)",
+    )
     p.set_defaults(func=models.run_list)
 
     p = sub.add_parser("info", help="describe one model and print its Keras summary")
@@ -70,7 +76,7 @@ def _add_train(sub) -> None:
         "folder: config.json, model.keras, metrics.json, history.csv, history.png, "
         "architecture.png and the task's pictures.",
     )
-    p.add_argument("name", help="a model name (kerazoo list)")
+    p.add_argument("name", help="a model name (kerazoo list) or your own MODEL.keras")
     config.add_arguments(p, config.RunConfig)
     _out_flags(p, "run", "runs/NAME")
     p.add_argument(
@@ -197,10 +203,20 @@ def _add_runs(sub) -> None:
     p = sub.add_parser("evaluate", help="test metrics of a run folder or a .keras model")
     p.add_argument("path", help="run folder or .keras file")
     p.add_argument("--dataset", help="dataset (default: the run's)")
+    p.add_argument(
+        "--data",
+        help="your own data to score on (a folder by class, a CSV file, a text file); a run "
+        "trained with --data reads its own again by default",
+    )
+    p.add_argument("--target", help="with --data CSV: the column holding the labels")
     p.set_defaults(func=training.run_evaluate)
 
     p = sub.add_parser("predict", help="classify PNG/JPEG images or lines of text files")
-    p.add_argument("model", help="run folder or .keras file")
+    p.add_argument(
+        "model",
+        help="run folder, .keras file, or a pretrained preset NAME:WEIGHTS "
+        "(e.g. mnist_cnn:mnist; see kerazoo list --pretrained)",
+    )
     p.add_argument("files", nargs="+", help="images (image models) or text files (text models)")
     p.set_defaults(func=training.run_predict)
 
