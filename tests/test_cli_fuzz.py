@@ -50,7 +50,7 @@ BEFORE_TENSORFLOW = [
     (T + ["--no-such-flag"], "unrecognized arguments"),
     (["train"], "required: name"),
     (["train", "mnist_cnm", "--out", "OUT"], "mnist_cnn"),
-    (T + ["--dataset", "cifar10"], "Unknown dataset"),
+    (T + ["--dataset", "cifar100"], "Unknown dataset"),
     (["train", "lstm_classifier", "--dataset", "mnist", "--out", "OUT"], "cannot train on"),
     (T + ["--set", "=3"], "--set takes key=value"),
     (T + ["--set", "dropout"], "--set takes key=value"),

@@ -45,7 +45,7 @@ def test_help_lists_train_evaluate_predict():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "mnist_cnn", "--dataset", "cifar10"], "Unknown dataset"),
+        (["train", "mnist_cnn", "--dataset", "cifar100"], "Unknown dataset"),
         (["train", "lstm_classifier", "--dataset", "mnist"], "cannot train on mnist"),
         (["train", "mnist_cnn", "--epochs", "0"], "Received: epochs=0"),
         (["train", "mnist_cnn", "--batch-size", "0"], "Received: batch_size=0"),

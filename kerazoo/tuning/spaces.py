@@ -233,14 +233,14 @@ def resnet_space(hp: Constrained, name: str) -> dict:
 
 
 def rnn_space(hp: Constrained, name: str) -> dict:
-    """Recurrent models: cell (LSTM/GRU), bidirectional, embedding, depth and widths, dropout.
+    """Recurrent models: cell (LSTM/GRU/SimpleRNN), bidirectional, embedding, depth and widths, dropout.
 
     The cell is an argument of the recurrent builders like any other; the model's name
     follows it (`lstm_classifier` with `cell="gru"` builds gru_classifier's network).
     """
     d = model_defaults(name)
     out = {}
-    _choose(hp, d, out, "cell", ("lstm", "gru"))
+    _choose(hp, d, out, "cell", ("lstm", "gru", "simple"))
     _boolean(hp, d, out, "bidirectional")
     _choose(hp, d, out, "embedding_dim", (16, 32, 64, 128))
     if d.get("units"):
