@@ -3,29 +3,30 @@
 A run folder gets, by default:
 
 - `model.keras`: the best model so far (`ModelCheckpoint`, `save_best_only=True`);
-- `history.csv`: one row per finished epoch (`CSVLogger`, appending, so a resumed run
-  keeps the rows of the epochs it does not repeat);
+- `history.csv`: one row per finished epoch;
 - `logs/`: TensorBoard event files;
 - `backup/`: the training state at the end of the last finished epoch
-  (`BackupAndRestore`); `fit` deletes it when it ends normally, and a run started again
-  in the same folder continues from it after an interruption.
+  (`kerazoo.training.backup.RunBackup`, which commits the weights, the optimizer, the
+  history rows, the early-stopping, checkpoint and schedule state as one atomic step per
+  epoch, and derives `history.csv` and `model.keras` from it); `fit` deletes it when it
+  ends normally, and a run started again in the same folder continues from it after an
+  interruption.
 
 plus `EarlyStopping` (restoring the best weights), a learning-rate schedule and a NaN
 guard (`NaNGuard`) that stops a diverging run but keeps the last good backup.
 
 Why a NaN guard of our own: Keras's `TerminateOnNaN()` stops by setting
-`model.stop_training`, so `fit` goes on to `on_epoch_end` (where `BackupAndRestore` would
-save the diverged weights over the last good backup) and `on_train_end` (where it deletes the
-backup folder). `TerminateOnNaN(raise_error=True)` keeps the backup, but only by raising out
-of `fit`, which also skips every other callback's clean-up (the CSV file is never closed,
-`EarlyStopping` never restores the best weights) and loses the `History`. `NaNGuard` stops
-gracefully instead and *freezes* the run's `KeepingBackupAndRestore` first, so nothing is
-saved over or deleted, and records where it stopped in `guard.stopped_on_nan`.
+`model.stop_training`, so `fit` goes on to `on_epoch_end` (where a backup would save the
+diverged weights over the last good one) and `on_train_end` (where it deletes the backup
+folder). `TerminateOnNaN(raise_error=True)` keeps the backup, but only by raising out of
+`fit`, which also skips every other callback's clean-up (`EarlyStopping` never restores the
+best weights) and loses the `History`. `NaNGuard` stops gracefully instead and *freezes*
+the run's `RunBackup` first, so nothing is saved over or deleted, and records where it
+stopped in `guard.stopped_on_nan`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -34,53 +35,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kerazoo import _private_api as private
 from kerazoo.config import LR_SCHEDULES  # one list of schedules: kerazoo.config
-
-
-class KeepingBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`keras.callbacks.BackupAndRestore` that a `NaNGuard` can freeze.
-
-    Once `freeze()` is called, it neither saves (the weights have diverged: the last backup is
-    the last good one) nor deletes its folder at the end of `fit`, so the run can be resumed
-    from that backup, e.g. with a lower learning rate. Otherwise identical to Keras's callback.
-
-    Args:
-        backup_dir: folder of the backup; used by nothing else.
-        **kwargs: passed on to `keras.callbacks.BackupAndRestore`.
-
-    Example:
-
-    ```python
-    backup = KeepingBackupAndRestore("runs/x/backup")
-    model.fit(x, y, epochs=5, callbacks=[NaNGuard(backup=backup), backup])
-    ```
-    """
-
-    def __init__(self, backup_dir: str | os.PathLike, **kwargs) -> None:
-        super().__init__(os.fspath(backup_dir), **kwargs)
-        self.frozen = False
-
-    def freeze(self) -> None:
-        """Stops saving and keeps the backup folder when training ends."""
-        self.frozen = True
-
-    def on_train_begin(self, logs=None):
-        # A reused instance starts unfrozen: the backup it restores is a good one.
-        self.frozen = False
-        super().on_train_begin(logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.frozen:
-            super().on_epoch_end(epoch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if not self.frozen:
-            super().on_train_batch_end(batch, logs)
-
-    def on_train_end(self, logs=None):
-        if not self.frozen:
-            super().on_train_end(logs)
+from kerazoo.training.backup import RunBackup
+from kerazoo.training.folder import kill_point
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -88,7 +45,7 @@ class NaNGuard(keras.callbacks.Callback):
 
     Checks the loss after every training batch and at the end of every epoch (the epoch
     check also covers `val_loss`). On a bad value it freezes `backup` (see
-    `KeepingBackupAndRestore`), prints what happened and how to go on, sets
+    `RunBackup.freeze`), prints what happened and how to go on, sets
     `stopped_on_nan = (epoch, batch)` (0-based as Keras counts, while the message counts
     from 1 like the progress bar; `batch` is `None` when the epoch-end check fired) and
     sets `model.stop_training`, so `fit` returns normally with its history.
@@ -97,7 +54,7 @@ class NaNGuard(keras.callbacks.Callback):
     freezes the backup before the backup's own end-of-epoch save.
 
     Args:
-        backup: the run's `KeepingBackupAndRestore`, or `None` when there is none.
+        backup: the run's `RunBackup`, or `None` when there is none.
         message: a hint appended to the stop message, e.g. the command that resumes the run.
 
     Example:
@@ -110,12 +67,12 @@ class NaNGuard(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, backup: KeepingBackupAndRestore | None = None, message: str = "") -> None:
+    def __init__(self, backup: RunBackup | None = None, message: str = "") -> None:
         super().__init__()
-        if backup is not None and not isinstance(backup, KeepingBackupAndRestore):
+        if backup is not None and not isinstance(backup, RunBackup):
             raise ValueError(
-                "NaNGuard can only keep a KeepingBackupAndRestore backup (Keras's own "
-                "BackupAndRestore cannot be frozen). "
+                "NaNGuard can only keep a kerazoo RunBackup (Keras's own BackupAndRestore "
+                "cannot be frozen). "
                 f"Received: backup={type(backup).__name__}"
             )
         self.backup = backup
@@ -154,28 +111,23 @@ class NaNGuard(keras.callbacks.Callback):
             print(self._stop_message(key, value, batch), flush=True)
             return
 
-    def _backed_up_epochs(self) -> int | None:
-        # BackupAndRestore's metadata holds the number of finished epochs it saved.
-        try:
-            with open(private.backup_metadata_path(self.backup)) as f:
-                return int(json.load(f)["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
     def _stop_message(self, key: str, value: float, batch: int | None) -> str:
         where = f"epoch {self._epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
         text = f"\nNaN guard: {key} became {value} at {where}; training stopped."
         fix = "lower the learning rate (or clip gradients)"
         if self.backup is None:
             text += f" There is no backup (backup=False); {fix} and start again."
-        elif (done := self._backed_up_epochs()) is not None:
+        elif (done := self.backup.committed_epochs) is not None:
             text += (
                 f" The last good backup (end of epoch {done}) is kept in "
                 f"{self.backup.backup_dir}. To go on, {fix} and train again in the same run "
                 "folder (e.g. `kerazoo train ... --resume`): it continues from that backup."
             )
         else:
-            text += f" No epoch had finished, so there is no backup yet; {fix} and start again."
+            text += (
+                f" No epoch had finished, so no state is kept; {fix} and start again "
+                "(`--overwrite` replaces this run)."
+            )
         return text + (f" {self.message}" if self.message else "")
 
 
@@ -196,6 +148,11 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         self.filepath = os.path.join(folder, f".saving-{name}")
         try:
             super()._save_model(epoch, batch, logs)
+            if os.path.exists(self.filepath):  # saved: killed before the rename
+                kill_point("checkpoint", epoch + 1)
+        except BaseException:
+            Path(self.filepath).unlink(missing_ok=True)  # a full disk: no half file left
+            raise
         finally:
             temporary, self.filepath = self.filepath, target
         if os.path.exists(temporary):
@@ -266,7 +223,7 @@ class EpochLRSchedule(keras.callbacks.LearningRateScheduler):
     The rate of epoch `e` depends only on `e` and the initial rate, so a resumed run (whose
     first epoch is not 0) gets the same rates as an uninterrupted one. The initial rate is
     `initial_lr`, or else the optimizer's learning rate read when `fit` starts; list this
-    callback before `BackupAndRestore` (as `default_callbacks` does) so that it reads the
+    callback before the run's `RunBackup` (as `default_callbacks` does) so that it reads the
     compiled rate and not one restored from a backup.
 
     Args:
@@ -324,13 +281,14 @@ def default_callbacks(
     """Returns the callbacks of a kerazoo run writing into `run_dir`.
 
     In order (the order matters; see below): `NaNGuard`, the learning-rate callback,
-    `KeepingBackupAndRestore(run_dir/"backup")`, `EarlyStopping(monitor, patience,
-    restore_best_weights=True)`, `ModelCheckpoint(run_dir/"model.keras", monitor,
-    save_best_only=True)`, `CSVLogger(run_dir/"history.csv", append=True)`,
-    `TensorBoard(run_dir/"logs")`, then `extra`. The guard comes first so it freezes the
-    backup before the backup saves diverged weights; the schedule before the backup so it
-    reads the compiled learning rate; the CSV logger after the schedule so `history.csv`
-    gets a `learning_rate` column.
+    `EarlyStopping(monitor, patience, restore_best_weights=True)`,
+    `ModelCheckpoint(run_dir/"model.keras", monitor, save_best_only=True)`,
+    `RunBackup(run_dir/"backup")` (which also writes `history.csv`; without a backup a
+    `CSVLogger` does), `TensorBoard(run_dir/"logs")`, then `extra`. The guard comes first so
+    it freezes the backup before the backup commits diverged weights; the backup comes after
+    the schedule, early stopping and the checkpoint so it commits what they decided for the
+    epoch (and `history.csv` gets a `learning_rate` column), and restores their state after
+    their own `on_train_begin` has reset it.
 
     Learning-rate schedules (`lr0` is `initial_lr`, or the optimizer's rate when `fit`
     starts):
@@ -342,15 +300,13 @@ def default_callbacks(
       towards 0 at `epochs`;
     - `"step"`: `lr0 * 0.5 ** (epoch // max(1, epochs // 3))`, halved every third of the run.
 
-    Resuming: a run interrupted in the middle (an exception, a kill) leaves `backup/` behind;
-    calling `fit` again with the same `epochs` and the callbacks of a new
-    `default_callbacks(run_dir)` restores the weights and optimizer state and continues at
-    the first unfinished epoch; `history.csv` keeps its earlier rows. Early stopping and the
-    checkpoint read `history.csv` and go on with the best value and patience count of the
-    interrupted run (`history_best`), so a resumed epoch replaces `model.keras` only if it
-    beats every earlier one. After a NaN stop,
-    `history.csv` keeps the diverged epoch's row (loss nan) and the resumed run writes that
-    epoch again.
+    Resuming: a run interrupted in the middle (an exception, a kill at any moment) leaves
+    `backup/` behind; calling `fit` again with the same `epochs` and the callbacks of a new
+    `default_callbacks(run_dir)` restores the last committed epoch: weights, optimizer state
+    (its step count), early-stopping, checkpoint and plateau state, and `history.csv`
+    rewritten from the committed rows, so every epoch appears in it exactly once and a
+    resumed epoch replaces `model.keras` only if it beats every earlier one. After a NaN
+    stop nothing of the diverged epoch is committed; the resumed run trains it again.
 
     Args:
         run_dir: the run folder; created if missing. None when nothing is written (no
@@ -425,45 +381,47 @@ def default_callbacks(
     if writes:
         run_dir.mkdir(parents=True, exist_ok=True)
 
-    keeper = KeepingBackupAndRestore(run_dir / "backup") if backup else None
-    # A run folder with history is a resumed run: go on with its best value and patience.
-    resumed = history_best(run_dir / "history.csv", monitor) if backup and csv else None
     # Keras guesses the direction only for names it knows (e.g. not a GAN's val_g_loss).
     mode = "max" if _monitor_prefers_max(monitor) else "min"
-    callbacks: list[keras.callbacks.Callback] = []
-    if nan_guard:
-        callbacks.append(NaNGuard(backup=keeper))
+    stateful: list[keras.callbacks.Callback] = []  # what the backup commits each epoch
     if lr_schedule == "plateau":
-        callbacks.append(
+        stateful.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=monitor, mode=mode, factor=0.5, patience=max(1, patience // 2)
             )
         )
     elif lr_schedule == "cosine":
-        callbacks.append(EpochLRSchedule(cosine_schedule(epochs), initial_lr))
+        stateful.append(EpochLRSchedule(cosine_schedule(epochs), initial_lr))
     elif lr_schedule == "step":
-        callbacks.append(EpochLRSchedule(step_schedule(epochs), initial_lr))
-    if keeper is not None:
-        callbacks.append(keeper)
+        stateful.append(EpochLRSchedule(step_schedule(epochs), initial_lr))
     if early_stopping:
-        stopper = ResumableEarlyStopping(
-            monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
-        )
-        if resumed is not None:
-            stopper.resume_from(*resumed)
-        callbacks.append(stopper)
-    if checkpoint:
-        callbacks.append(
-            AtomicModelCheckpoint(
-                str(run_dir / "model.keras"),
-                monitor=monitor,
-                mode=mode,
-                save_best_only=save_best_only,
-                initial_value_threshold=resumed[0] if resumed and save_best_only else None,
+        stateful.append(
+            ResumableEarlyStopping(
+                monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
             )
         )
-    if csv:
-        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True))
+    saver = None
+    if checkpoint:
+        saver = AtomicModelCheckpoint(
+            str(run_dir / "model.keras"), monitor=monitor, mode=mode, save_best_only=save_best_only
+        )
+    keeper = None
+    if backup:
+        # It writes history.csv itself, from the committed rows.
+        keeper = RunBackup(
+            run_dir / "backup",
+            history_csv=run_dir / "history.csv" if csv else None,
+            checkpoint=saver,
+            tracked=[c for c in stateful if not isinstance(c, EpochLRSchedule)],
+        )
+    callbacks: list[keras.callbacks.Callback] = []
+    if nan_guard:
+        callbacks.append(NaNGuard(backup=keeper))
+    callbacks += stateful + ([saver] if saver is not None else [])
+    if keeper is not None:
+        callbacks.append(keeper)
+    elif csv:
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "history.csv")))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
     return callbacks + extra

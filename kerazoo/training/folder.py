@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -69,11 +70,97 @@ SEARCH_FILES = frozenset(
 KNOWN = {"run": RUN_FILES, "search": SEARCH_FILES}
 
 
+# A folder that cannot be written: a full disk or quota, a read-only mount, no permission.
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+)
+_WRITE_WORDS = ("No space left", "Read-only file system", "Disk quota", "Permission denied")
+
+
+class FolderNotWritable(OSError):
+    """A run or search folder cannot be written (a full disk, a read-only folder, no
+    permission); the message names the file, what was kept and what to do."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def is_write_failure(err: BaseException) -> bool:
+    """Whether `err` says the disk is full or the folder is read-only (HDF5 and TensorFlow
+    errors carry no errno, only the system's words)."""
+    if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+        return True
+    return any(word in str(err) for word in _WRITE_WORDS)
+
+
+def not_writable(err: BaseException, folder: Path, kept: str) -> FolderNotWritable:
+    """The one-line error for `err` (see `is_write_failure`) while writing `folder`."""
+    name = getattr(err, "filename", None) or folder
+    why = getattr(err, "strerror", None) or " ".join(str(err).split())[:200]
+    failure = FolderNotWritable(
+        f"Cannot write {name} ({why}); {kept}. Free some space or make {folder} writable, "
+        "then run the same command with --resume."
+    )
+    failure.errno = getattr(err, "errno", None)
+    return failure
+
+
 def write_json(path: Path, data: dict) -> None:
     """Writes `data` to `path` through a temporary file and a rename (no torn files)."""
+    if path.name == "metrics.json":
+        kill_point("metrics")
+    write_bytes(path, (json.dumps(data, indent=2) + "\n").encode(), sync_dir=False)
+
+
+def write_bytes(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Writes `data` to `path` whole: a temporary file beside it, synced, renamed over it.
+
+    A kill leaves the old file or the new one; a failed write (a full disk, a read-only
+    folder) leaves the old file and removes the temporary one before the error goes on.
+    `sync_dir` also syncs the folder, so the rename itself survives a power cut."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Syncs a folder's entries (its renames) to disk, where the system allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+KILL_AT = "KERAZOO_KILL_AT"
+
+
+def kill_point(point: str, epoch: int | None = None) -> None:
+    """Test hook: SIGKILLs this process at `point` when `KERAZOO_KILL_AT` names it.
+
+    `KERAZOO_KILL_AT=POINT` kills at the first time `point` is reached,
+    `KERAZOO_KILL_AT=POINT:N` only when it is reached for epoch N (1-based, the epochs
+    finished). Used by tests/training/test_kill_points.py to stop a run as a crash would,
+    at each write it makes; unset, it costs one dictionary look-up."""
+    wanted = os.environ.get(KILL_AT)
+    if not wanted:
+        return
+    name, _, at = wanted.partition(":")
+    if name == point and (not at or (epoch is not None and str(epoch) == at)):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +216,34 @@ def _own(folder: Path, kind: str, manifest: dict | None) -> list[str]:
 def record(folder: Path, kind: str) -> None:
     """Adds the kerazoo entries now in `folder` to its manifest (written atomically)."""
     manifest = read_manifest(folder) or {"kind": kind, "files": [], "kept": []}
+    manifest["files"] = sorted(set(manifest["files"]) | set(_own(folder, kind, manifest)))
+    write_json(folder / MANIFEST, manifest)
+
+
+def remove_temporaries(folder: Path, kind: str) -> list[str]:
+    """Deletes the temporary files a killed writer left in `folder` (`.model.keras.tmp`,
+    `.saving-model.keras`, `.history.x1y2.png`, `.backup.old`); returns their names.
+
+    Call it holding the folder's lock: no live writer's temporary file is then in it."""
+    known = KNOWN[kind]
+    gone = []
+    for path in folder.iterdir():
+        name = path.name
+        if name in known or name in (MANIFEST, LOCK) or not _is_known(name, known):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        gone.append(name)
+    return gone
+
+
+def refuse_resume(folder: Path, kind: str, reason: str) -> None:
+    """Records in the manifest that the folder's run cannot be resumed, and why: `resume`
+    then refuses it with `reason` (e.g. a run that diverged before any epoch finished)."""
+    manifest = read_manifest(folder) or {"kind": kind, "files": [], "kept": []}
+    manifest["unresumable"] = reason
     manifest["files"] = sorted(set(manifest["files"]) | set(_own(folder, kind, manifest)))
     write_json(folder / MANIFEST, manifest)
 
@@ -196,8 +311,15 @@ def lock(folder: Path, noun: str = "run") -> Iterator[None]:
     Raises:
         ValueError: while another live process holds it.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if fcntl is not None:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as err:
+        if not is_write_failure(err):
+            raise
+        raise not_writable(err, folder, f"the {noun} in it is left as it was") from None
     if fcntl is None:
         yield
         return
@@ -307,6 +429,9 @@ def read_saved(
             f"There is no {noun} to resume in {folder} (no {marker}); start it without "
             f"--resume. Received: out={str(folder)!r}"
         )
+    reason = (read_manifest(folder) or {}).get("unresumable")
+    if isinstance(reason, str):
+        raise ValueError(f"{reason} Received: out={str(folder)!r}")
     path = folder / marker
     try:
         return config_class.from_json(json.loads(path.read_text()))

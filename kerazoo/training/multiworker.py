@@ -26,9 +26,9 @@ run folder. The other workers run the same callbacks into a temporary folder tha
 removed when they finish (TensorFlow's documented pattern: every worker saves, because
 saving may need all of them, and non-chiefs save to throw-away places).
 
-Fault tolerance: the run's `BackupAndRestore` (kerazoo's `KeepingBackupAndRestore`) runs in
-the loop as in `fit`: after every epoch it saves the weights, the optimizer state (its step
-count included) and the epoch count in `backup/`. When a worker dies, the others cannot go
+Fault tolerance: the run's backup (`kerazoo.training.backup.RunBackup`) runs in the loop as
+in `fit`: after every epoch it commits the weights, the optimizer state (its step count
+included), the history rows and the epoch count to `backup/` in one atomic step. When a worker dies, the others cannot go
 on (their all-reduces wait for it); `kerazoo launch` then stops the job. Started again with
 `--resume`, every worker restores the chief's `backup/` (a non-chief copies it into its
 temporary folder first; on several machines the run folder must be on a filesystem they
@@ -165,7 +165,7 @@ def fit(
         callbacks: Keras callbacks, called as `fit` calls them (`on_train_begin/end`,
             `on_epoch_begin/end` with the epoch's logs, `val_*` included, and
             `on_train_batch_begin/end` without logs: reading the loss every step would cost
-            an all-reduce per step). A `BackupAndRestore` among them restores the state and
+            an all-reduce per step). A `RunBackup` among them restores the state and
             the first unfinished epoch in `on_train_begin`, as in `fit`.
         n_train: training examples, for the progress parameters.
         global_batch: the global batch size.
@@ -225,7 +225,7 @@ def fit(
         verbose=0,
     )
     net.stop_training = False
-    private.clear_restored_initial_epoch(net)  # BackupAndRestore sets it when it restores
+    private.clear_restored_initial_epoch(net)  # the run's backup sets it when it restores
     local_examples = 0
     start = time.perf_counter()
     callback_list.on_train_begin()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo.training.folder import kill_point
 from kerazoo.viz.picture import Picture
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -67,6 +68,7 @@ def _save(fig, path: Path) -> Picture:
     os.close(fd)
     try:
         fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=DPI)
+        kill_point("pictures")  # test hook (tests/training/test_kill_points.py)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:

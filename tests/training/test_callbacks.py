@@ -13,10 +13,10 @@ import pytest
 import realdata
 
 import kerazoo
+from kerazoo.training.backup import RunBackup
 from kerazoo.training.callbacks import (
     AtomicModelCheckpoint,
     EpochLRSchedule,
-    KeepingBackupAndRestore,
     NaNGuard,
     ResumableEarlyStopping,
     default_callbacks,
@@ -25,10 +25,9 @@ from kerazoo.training.callbacks import (
 
 EXPECTED_TYPES = {
     "nan_guard": NaNGuard,
-    "backup": KeepingBackupAndRestore,
+    "backup": RunBackup,
     "early_stopping": keras.callbacks.EarlyStopping,
     "checkpoint": keras.callbacks.ModelCheckpoint,
-    "csv": keras.callbacks.CSVLogger,
     "tensorboard": keras.callbacks.TensorBoard,
 }
 
@@ -86,30 +85,40 @@ def test_default_list_order_and_run_dir_created(tmp_path):
     assert types == [
         NaNGuard,
         keras.callbacks.ReduceLROnPlateau,
-        KeepingBackupAndRestore,
         ResumableEarlyStopping,
         AtomicModelCheckpoint,
-        keras.callbacks.CSVLogger,
+        RunBackup,
         keras.callbacks.TensorBoard,
     ]
-    guard, keeper = callbacks[0], callbacks[2]
+    guard, plateau, stopper, checkpoint, keeper = callbacks[:5]
     assert guard.backup is keeper
-    assert callbacks[3].restore_best_weights and callbacks[3].patience == 5
-    assert callbacks[4].save_best_only and callbacks[4].filepath.endswith("model.keras")
+    # The backup commits the state of what comes before it, and writes history.csv.
+    assert keeper.tracked == [plateau, stopper] and keeper.checkpoint is checkpoint
+    assert keeper.history_csv == run_dir / "history.csv"
+    assert stopper.restore_best_weights and stopper.patience == 5
+    assert checkpoint.save_best_only and checkpoint.filepath.endswith("model.keras")
 
 
 @pytest.mark.parametrize("flag", sorted(EXPECTED_TYPES))
 def test_each_flag_switches_its_callback_off(tmp_path, flag):
     callbacks = default_callbacks(tmp_path, **{flag: False})
     assert not any(type(c) is EXPECTED_TYPES[flag] for c in callbacks)
-    assert len(callbacks) == 6
+    assert len(callbacks) == (6 if flag == "backup" else 5)  # a CSVLogger replaces the backup
     if flag == "backup":
         assert next(c for c in callbacks if isinstance(c, NaNGuard)).backup is None
+        # history.csv is then Keras's CSVLogger's.
+        assert any(isinstance(c, keras.callbacks.CSVLogger) for c in callbacks)
+
+
+def test_csv_off_leaves_no_history_file_to_the_backup(tmp_path):
+    callbacks = default_callbacks(tmp_path, csv=False)
+    assert next(c for c in callbacks if isinstance(c, RunBackup)).history_csv is None
+    assert not any(isinstance(c, keras.callbacks.CSVLogger) for c in callbacks)
 
 
 def test_everything_off_leaves_only_the_users_callbacks(tmp_path):
     mine = keras.callbacks.TerminateOnNaN()
-    off = dict.fromkeys(EXPECTED_TYPES, False)
+    off = dict.fromkeys([*EXPECTED_TYPES, "csv"], False)
     assert default_callbacks(tmp_path, lr_schedule=None, extra=[mine], **off) == [mine]
     assert default_callbacks(tmp_path, lr_schedule="constant", **off) == []
 
@@ -217,11 +226,11 @@ def test_nan_guard_stops_and_keeps_the_last_good_backup(tmp_path, digits, capsys
     saved = kerazoo.load_model(tmp_path / "model.keras")
     assert all(np.isfinite(w).all() for w in saved.get_weights())
 
-    # The backup is the end of epoch 0, with finite weights, not the diverged ones.
-    metadata = json.loads((tmp_path / "backup" / "training_metadata.json").read_text())
-    assert metadata["epoch"] == 1
+    # The committed state is the end of epoch 0, with finite weights, not the diverged ones.
+    assert RunBackup(tmp_path / "backup").committed_epochs == 1
+    pointer = json.loads((tmp_path / "backup" / "latest.json").read_text())
     restored = _model()
-    restored.load_weights(tmp_path / "backup" / "latest.weights.h5")
+    restored.load_weights(tmp_path / "backup" / pointer["state"] / "weights.weights.h5")
     assert all(np.isfinite(w).all() for w in restored.get_weights())
 
     # Resuming at a sane rate continues at epoch 1 and finishes with finite losses.
@@ -229,9 +238,9 @@ def test_nan_guard_stops_and_keeps_the_last_good_backup(tmp_path, digits, capsys
     assert len(resumed.history["loss"]) == 3
     assert all(math.isfinite(v) for v in resumed.history["loss"])
     rows = _rows(tmp_path / "history.csv")
-    # The diverged epoch's row stays (loss nan), followed by the epochs of the resumed run.
-    assert [int(r["epoch"]) for r in rows] == [0, 1, 1, 2, 3]
-    assert math.isnan(float(rows[1]["loss"]))
+    # Nothing of the diverged epoch was committed: every epoch appears once.
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    assert all(math.isfinite(float(r["loss"])) for r in rows)
 
 
 def test_nan_guard_without_backup_says_so(tmp_path, digits, capsys):
@@ -260,7 +269,7 @@ def test_an_interrupted_run_resumes_at_the_first_unfinished_epoch(tmp_path, digi
 
     with pytest.raises(RuntimeError, match="interrupted at epoch 2"):
         _fit(_model(lr=0.1), digits, callbacks([_Interrupt(at=2)]), epochs=4)
-    assert (tmp_path / "backup" / "latest.weights.h5").is_file()
+    assert RunBackup(tmp_path / "backup").committed_epochs == 2
     assert [int(r["epoch"]) for r in _rows(tmp_path / "history.csv")] == [0, 1]
 
     # A new process would build a new model and new callbacks for the same run folder.
@@ -291,10 +300,12 @@ def test_a_resumed_run_keeps_the_best_value_and_patience_of_the_interrupted_one(
     callbacks = default_callbacks(tmp_path)
     checkpoint = next(c for c in callbacks if isinstance(c, AtomicModelCheckpoint))
     stopper = next(c for c in callbacks if isinstance(c, ResumableEarlyStopping))
+    # What fit does first: every callback's on_train_begin, in order; the backup restores.
+    model = _model()
+    keras.callbacks.CallbackList(callbacks, model=model).on_train_begin()
     # Without this, the first resumed epoch would replace the better model.keras.
     assert checkpoint.best == pytest.approx(min(val_losses))
-    stopper.set_model(_model())
-    stopper.on_train_begin()
+    assert model._initial_epoch == 3
     assert (stopper.best, stopper.wait, stopper.best_epoch) == (
         pytest.approx(min(val_losses)),
         len(rows) - 1 - best_epoch,
