@@ -148,6 +148,13 @@ def save(model, path: str | Path) -> None:
     import os
 
     path = Path(path)
+    network = unwrap(model)
+    optimizer = getattr(network, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        # A network that has not stepped since it was built (a resumed run testing its
+        # saved best) has an unbuilt optimizer; saved so, its file would load with Keras's
+        # "skipping variable loading for optimizer" warning.
+        optimizer.build(network.trainable_variables)
     temporary = path.with_name(f".saving-{path.name}")
     model.save(temporary)
     os.replace(temporary, path)
