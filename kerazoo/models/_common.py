@@ -22,6 +22,13 @@ OPTIMIZERS = config.OPTIMIZERS  # one list: kerazoo.config
 # while training at 0.8.
 BN_MOMENTUM = 0.9
 APIS = ("sequential", "functional")
+# The dtype of every model's last layer (softmax, sigmoid, forecast, reconstruction). Under a
+# mixed policy (mixed_float16 / mixed_bfloat16) the rest computes in 16 bits, but the
+# outputs and so the losses and metrics stay float32, as the Keras mixed-precision guide
+# advises: a float16 softmax rounds small probabilities to 0 (log 0 in the loss), and a
+# bfloat16 one keeps about 3 significant digits. Under the default float32 policy it
+# changes nothing.
+OUTPUT_DTYPE = "float32"
 
 # Friendly names used in the deep-learning-basics courses -> Keras initializer names.
 _INITIALIZER_ALIASES = {

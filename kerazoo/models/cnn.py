@@ -213,6 +213,7 @@ def cnn(
             activation="softmax",
             kernel_initializer="glorot_uniform",
             kernel_regularizer=reg,
+            dtype=c.OUTPUT_DTYPE,
             name="output",
         )
     )
@@ -333,6 +334,7 @@ def lenet5(
             activation="softmax",
             kernel_initializer=init,
             kernel_regularizer=reg,
+            dtype=c.OUTPUT_DTYPE,
             name="output",
         )
     )

@@ -30,7 +30,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         embedding_dim: size of each token and position vector.
         mask_zero: treat token id 0 as padding and emit a Keras mask for later layers.
         embeddings_initializer: initializer of both embedding tables.
-        **kwargs: base `keras.layers.Layer` arguments such as `name`.
+        **kwargs: base `keras.layers.Layer` arguments such as `name` and `dtype` (a
+            policy such as `"mixed_bfloat16"` applies to the sub-layers as well).
 
     Input shape:
         `(batch, length)` integer token ids, `length <= sequence_length`.
@@ -75,17 +76,22 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             keras.initializers.get(embeddings_initializer)
         )
         self.supports_masking = mask_zero
+        # Sub-layers take this layer's dtype policy: built with the global one instead, a
+        # per-layer policy (dtype="mixed_float16") would be ignored inside and the output
+        # would stay float32.
         self.token_embedding = keras.layers.Embedding(
             vocab_size,
             embedding_dim,
             embeddings_initializer=self.embeddings_initializer,
             mask_zero=mask_zero,
+            dtype=self.dtype_policy,
             name="token_embedding",
         )
         self.position_embedding = keras.layers.Embedding(
             sequence_length,
             embedding_dim,
             embeddings_initializer=self.embeddings_initializer,
+            dtype=self.dtype_policy,
             name="position_embedding",
         )
 
@@ -152,7 +158,8 @@ class TransformerEncoder(keras.layers.Layer):
         norm_first: pre-norm (`True`) instead of the paper's post-norm (`False`).
         epsilon: LayerNormalization epsilon, > 0.
         kernel_initializer: initializer of the attention and feed-forward kernels.
-        **kwargs: base `keras.layers.Layer` arguments such as `name`.
+        **kwargs: base `keras.layers.Layer` arguments such as `name` and `dtype` (a
+            policy such as `"mixed_bfloat16"` applies to the sub-layers as well).
 
     Input shape:
         `(batch, length, embedding_dim)`.
@@ -226,29 +233,40 @@ class TransformerEncoder(keras.layers.Layer):
                 )
             key_dim = embedding_dim // self.num_heads
         # Sub-layers are created here because the attention's key size and the second
-        # feed-forward width depend on the input's embedding size.
+        # feed-forward width depend on the input's embedding size. Each takes this layer's
+        # dtype policy, so a per-layer policy (dtype="mixed_float16") reaches every op.
+        policy = self.dtype_policy
         self.attention = keras.layers.MultiHeadAttention(
             self.num_heads,
             key_dim,
             dropout=self.dropout,
             kernel_initializer=self.kernel_initializer,
+            dtype=policy,
             name="self_attention",
         )
-        self.attention_dropout = keras.layers.Dropout(self.dropout, name="attention_dropout")
+        self.attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=policy, name="attention_dropout"
+        )
         self.attention_norm = keras.layers.LayerNormalization(
-            epsilon=self.epsilon, name="attention_norm"
+            epsilon=self.epsilon, dtype=policy, name="attention_norm"
         )
         self.ffn_hidden = keras.layers.Dense(
             self.ff_dim,
             activation=self.activation,
             kernel_initializer=self.kernel_initializer,
+            dtype=policy,
             name="ffn_hidden",
         )
         self.ffn_output = keras.layers.Dense(
-            embedding_dim, kernel_initializer=self.kernel_initializer, name="ffn_output"
+            embedding_dim,
+            kernel_initializer=self.kernel_initializer,
+            dtype=policy,
+            name="ffn_output",
         )
-        self.ffn_dropout = keras.layers.Dropout(self.dropout, name="ffn_dropout")
-        self.ffn_norm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="ffn_norm")
+        self.ffn_dropout = keras.layers.Dropout(self.dropout, dtype=policy, name="ffn_dropout")
+        self.ffn_norm = keras.layers.LayerNormalization(
+            epsilon=self.epsilon, dtype=policy, name="ffn_norm"
+        )
 
         self.attention.build(input_shape, input_shape)
         self.attention_norm.build(input_shape)

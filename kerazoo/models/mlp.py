@@ -119,6 +119,7 @@ def mlp(
             activation=output_activation or default_act,
             kernel_initializer=init,
             kernel_regularizer=reg,
+            dtype=c.OUTPUT_DTYPE,
             name="output",
         )
     )

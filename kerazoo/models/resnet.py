@@ -197,6 +197,7 @@ def resnet(
         activation="softmax",
         kernel_initializer=init,
         kernel_regularizer=reg,
+        dtype=c.OUTPUT_DTYPE,
         name="output",
     )(x)
     model = keras.Model(inputs, outputs, name=name)

@@ -142,7 +142,11 @@ def transformer_classifier(
     x = MaskedAveragePooling1D(name="pooling")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_initializer=init, name="output"
+        num_classes,
+        activation="softmax",
+        kernel_initializer=init,
+        dtype=c.OUTPUT_DTYPE,
+        name="output",
     )(x)
     model = keras.Model(inputs, outputs, name=name)
     return c.compile_for_task(
