@@ -21,6 +21,17 @@ across all workers at the end of each epoch. It drives the run's usual Keras cal
 monitors), so the run folder is the one `fit` produces. A newer Keras that fixes `fit` can
 replace the loop; 3.15.1 is the newest release available to this project.
 
+What is kept equal: the trainable weights by the all-reduced gradients of every step;
+the model's other float weights (BatchNormalization's moving mean and variance: each worker
+updates them from its own part of every batch) by an all-reduce (mean) at the end of every
+epoch, before validation, checkpoint and backup read them (`sync_statistics`). So every
+worker ends with the same weights, and `fingerprint` hashes them all.
+
+Start-up: before TensorFlow's server starts, the workers meet on their `TF_CONFIG` ports
+(`wait_for_peers`) for at most `KERAZOO_PEER_TIMEOUT` seconds (default 300); a worker whose
+peer never comes fails in one line naming the missing worker's address, instead of waiting
+forever inside TensorFlow (whose wait holds the interpreter: no Python timer can end it).
+
 Writing: only the chief (worker 0, or the `chief` task if the cluster has one) writes the
 run folder. The other workers run the same callbacks into a temporary folder that is
 removed when they finish (TensorFlow's documented pattern: every worker saves, because
@@ -43,6 +54,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -95,6 +107,7 @@ def read_tf_config(environ=None) -> dict:
         )
     has_chief = bool(cluster.get("chief"))
     chief = task_type == "chief" or (not has_chief and task_id == 0)
+    peer_timeout(environ)  # a bad value answered now, before TensorFlow loads
     return {"workers": len(hosts), "task_type": task_type, "task_id": task_id, "chief": chief}
 
 
@@ -103,6 +116,176 @@ def worker_name(tf_config: dict) -> str:
     if tf_config["task_type"] == "chief":
         return "chief"
     return f"worker {tf_config['task_id']}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Meeting the peers before TensorFlow's server starts
+
+PEER_TIMEOUT_VARIABLE = "KERAZOO_PEER_TIMEOUT"
+DEFAULT_PEER_TIMEOUT = 300.0  # seconds: machines of a cluster may start minutes apart
+_HELLO = "kerazoo-peer"
+
+
+class PeerTimeout(TimeoutError, ValueError):
+    """A worker of the cluster did not come within `KERAZOO_PEER_TIMEOUT` seconds.
+
+    A `ValueError` too: like a bad `TF_CONFIG`, it stops the run before it trains, and the
+    CLI answers it in one line with status 2.
+    """
+
+
+def peer_timeout(environ=None) -> float:
+    """Seconds a worker waits for its peers at start-up: `KERAZOO_PEER_TIMEOUT`, default 300.
+
+    Raises:
+        ValueError: when the variable is not a number of seconds > 0.
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get(PEER_TIMEOUT_VARIABLE)
+    if raw is None or raw == "":
+        return DEFAULT_PEER_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"{PEER_TIMEOUT_VARIABLE} must be a number of seconds > 0 (how long a worker waits "
+            f"for the others at start-up; default {DEFAULT_PEER_TIMEOUT:g}). "
+            f"Received: {PEER_TIMEOUT_VARIABLE}={raw!r}"
+        )
+    return seconds
+
+
+def _cluster_tasks(config: dict) -> list[tuple[str, str]]:
+    """`[(name, "host:port"), ...]` for every chief and worker of a parsed `TF_CONFIG`."""
+    tasks = []
+    for kind in ("chief", "worker"):
+        for index, address in enumerate(config["cluster"].get(kind, [])):
+            tasks.append(("chief" if kind == "chief" else f"worker {index}", address))
+    return tasks
+
+
+def wait_for_peers(environ=None, *, timeout: float | None = None, poll: float = 0.2) -> None:
+    """Waits until every worker of `TF_CONFIG`'s cluster is up, or fails in one line.
+
+    TensorFlow's `MultiWorkerMirroredStrategy()` waits for its peers without a limit, in C++
+    code that holds the interpreter, so no Python timer can interrupt it. Called just before
+    it, this meets the peers first: each worker listens on its own `TF_CONFIG` port (the one
+    TensorFlow's server takes next), sends a greeting to every peer's port and waits until
+    it has reached every peer and heard from every peer. A worker closes its port only then,
+    so no peer can miss it, and every port is free again for TensorFlow.
+
+    Args:
+        environ: the environment to read `TF_CONFIG` and `KERAZOO_PEER_TIMEOUT` from
+            (default `os.environ`).
+        timeout: seconds to wait; None reads `KERAZOO_PEER_TIMEOUT` (default 300).
+        poll: seconds between attempts to reach a missing peer.
+
+    Raises:
+        PeerTimeout: (a `ValueError`) when a peer did not come in time; the message names
+            it, its address and what to do.
+        ValueError: for a bad `TF_CONFIG` or timeout, or when this worker's port is taken.
+
+    Example:
+
+    ```python
+    wait_for_peers()  # on every worker, before tf.distribute.MultiWorkerMirroredStrategy()
+    ```
+    """
+    environ = os.environ if environ is None else environ
+    me = read_tf_config(environ)
+    seconds = peer_timeout(environ) if timeout is None else timeout
+    config = json.loads(environ["TF_CONFIG"])
+    tasks = _cluster_tasks(config)
+    if len(tasks) < 2:
+        return
+    own_name = worker_name(me)
+    own_address = config["cluster"][me["task_type"]][me["task_id"]]
+    peers = {name: address for name, address in tasks if name != own_name}
+    # Only greetings from this very cluster count (not a stray connection, nor another job).
+    cluster_id = hashlib.sha256(json.dumps(tasks).encode()).hexdigest()[:16]
+    greeting = f"{_HELLO} {cluster_id} {own_name}\n".encode()
+
+    server = _listen(own_address, own_name)
+    reached: set[str] = set()
+    heard: set[str] = set()
+    start = time.monotonic()
+    announced = False
+    try:
+        while reached != set(peers) or heard != set(peers):
+            waited = time.monotonic() - start
+            if not announced and waited > 10:  # machines may start minutes apart: say so
+                missing = ", ".join(f"{n} at {peers[n]}" for n in peers if n not in heard)
+                print(
+                    f"kerazoo: {own_name} is waiting for {missing or 'the others'} "
+                    f"(up to {seconds:g} s, {PEER_TIMEOUT_VARIABLE})",
+                    flush=True,
+                )
+                announced = True
+            if waited > seconds:
+                missing = [n for n in peers if n not in reached or n not in heard]
+                raise PeerTimeout(_missing_message(own_name, missing, peers, seconds))
+            for name in set(peers) - reached:
+                if _greet(peers[name], greeting):
+                    reached.add(name)
+            server.settimeout(poll)  # the pause between rounds, spent listening
+            heard |= _accept_greetings(server, cluster_id, set(peers))
+    finally:
+        server.close()
+
+
+def _listen(address: str, own_name: str) -> socket.socket:
+    port = int(address.rpartition(":")[2])
+    try:
+        if socket.has_dualstack_ipv6():  # peers may reach "localhost" as ::1 or 127.0.0.1
+            return socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        return socket.create_server(("", port))
+    except OSError as err:
+        raise ValueError(
+            f"{own_name} cannot listen on its TF_CONFIG address {address} ({err.strerror}): "
+            "another program uses that port; choose a free one in TF_CONFIG on every worker. "
+            f"Received: address={address!r}"
+        ) from None
+
+
+def _greet(address: str, greeting: bytes) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0) as conn:
+            conn.sendall(greeting)
+        return True
+    except OSError:  # not up yet (refused), unreachable, or a name not resolving yet
+        return False
+
+
+def _accept_greetings(server: socket.socket, cluster_id: str, names: set[str]) -> set[str]:
+    heard = set()
+    while True:
+        try:
+            conn, _ = server.accept()
+        except (TimeoutError, BlockingIOError):
+            return heard
+        with conn:
+            conn.settimeout(2.0)
+            try:
+                line = conn.makefile("rb").readline(200).decode(errors="replace").split(" ", 2)
+            except OSError:
+                continue
+        if len(line) == 3 and line[:2] == [_HELLO, cluster_id] and line[2].strip() in names:
+            heard.add(line[2].strip())
+        server.settimeout(0)  # take what else is waiting, then go back to greeting
+
+
+def _missing_message(own_name: str, missing: list, peers: dict, seconds: float) -> str:
+    who = ", ".join(f"{name} at {peers[name]}" for name in missing)
+    return (
+        f"{own_name} waited {seconds:g} s for the other workers and got no answer from {who}: "
+        "start it with the same command and its own TF_CONFIG index (`kerazoo launch` starts "
+        "them all), check that the address is right and its port reachable through the "
+        f"firewall, or wait longer with {PEER_TIMEOUT_VARIABLE}=SECONDS. "
+        f"Received: {PEER_TIMEOUT_VARIABLE}={seconds:g}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +313,8 @@ def write_dir(run_dir: Path, tf_config: dict) -> Path:
 
 
 def fingerprint(net) -> str:
-    """A short SHA-256 of the model's weights: equal on every worker after a correct run."""
+    """A short SHA-256 of all the model's weights, moving statistics included: equal on
+    every worker after a correct run (see `sync_statistics`)."""
     digest = hashlib.sha256()
     for weight in net.weights:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
@@ -207,6 +391,8 @@ def fit(
     def test_step(batch):
         strategy.run(net.test_step, args=(batch,))
 
+    sync = sync_statistics(net, strategy)
+
     @tf.function
     def results():
         # In cross-replica context the metric variables (synchronized on read) are summed
@@ -241,6 +427,7 @@ def fit(
             counts.extend(train_step(batch))
             callback_list.on_train_batch_end(step)
         local_examples += sum(int(count) for count in counts)
+        sync()  # before validation, checkpoint and backup read the moving statistics
         logs = epoch_logs()
         net.reset_metrics()
         for batch in dist_val:
@@ -262,6 +449,54 @@ def fit(
         "local_examples": local_examples,
         "seconds": time.perf_counter() - start,
     }
+
+
+def sync_statistics(net, strategy):
+    """Returns a function that averages the model's non-trainable float weights across all
+    replicas of all workers.
+
+    The trainable weights stay equal through the all-reduced gradients; the others do not:
+    BatchNormalization updates its moving mean and variance in each replica from that
+    replica's part of the batch (a variable Keras creates with aggregation "none", which
+    tf.distribute then updates on the local copy only). Averaging them once an epoch gives
+    every worker the same statistics: the mean of the workers' moving averages, which is the
+    moving average of the mean over the whole global batch (for the variance, the mean of
+    the workers' variances, without the small spread between their batch means). Training
+    itself uses each batch's own statistics, so it is not changed; only what inference,
+    validation and the saved model read is. `BatchNormalization(synchronized=True)` would
+    instead all-reduce the statistics of every batch, at every step.
+
+    Args:
+        net: the model, built in `strategy.scope()`.
+        strategy: its `tf.distribute` strategy.
+
+    Returns:
+        A function of no arguments; it does nothing when the model has no such weights.
+    """
+    import keras
+    import tensorflow as tf
+
+    statistics = [
+        w
+        for w in net.weights
+        if not w.trainable and "float" in keras.backend.standardize_dtype(w.dtype)
+    ]
+    if not statistics:
+        return lambda: None
+
+    def average():
+        context = tf.distribute.get_replica_context()
+        means = context.all_reduce(
+            tf.distribute.ReduceOp.MEAN, [tf.identity(w.value) for w in statistics]
+        )
+        for weight, mean in zip(statistics, means, strict=True):
+            weight.assign(mean)  # aggregation "none": this replica's copy, as every replica
+
+    @tf.function
+    def sync():
+        strategy.run(average)
+
+    return sync
 
 
 def _optimizer_steps(net) -> int:

@@ -1,6 +1,8 @@
 """Multi-worker training on localhost: two real worker processes under
 MultiWorkerMirroredStrategy (TF_CONFIG), the same results as one worker, a SIGKILLed worker
-resumed to the exact step count, and clear errors for a missing or bad TF_CONFIG."""
+resumed to the exact step count, a BatchNorm model ending with the same weights on both
+workers, a worker whose peer never starts failing in one line, and clear errors for a
+missing or bad TF_CONFIG."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -258,3 +262,97 @@ def test_custom_train_steps_run_on_two_workers(tmp_path, model, picture):
     steps = 2 * math.ceil(metrics["n_train"] / 32)
     assert metrics["steps"] == steps and all(int(r[5]) == steps for r in reports)
     assert (out / picture).is_file() and (out / "model.keras").is_file()
+
+
+def test_batchnorm_statistics_end_equal_on_two_workers(tmp_path):
+    # mnist_cnn has BatchNormalization: each worker updates its moving statistics from its
+    # half of every batch, so without the end-of-epoch average the workers end apart
+    # (measured: fingerprints 3641615f... and de3c2d74... for this very run).
+    out = tmp_path / "bn"
+    proc = subprocess.run(
+        [*KERAZOO, "launch", "--workers", "2", "--timeout", "300", "--", "train", "mnist_cnn",
+         "--dataset", "mnist_sample", "--max-examples", "200", "--epochs", "2",
+         "--batch-size", "32", "--set", "filters=(4, 8)", "--set", "dense_units=16",
+         "--out", str(out)],
+        capture_output=True, text=True, env=ENV, timeout=360,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    reports = FINGERPRINT.findall(proc.stdout)
+    assert len(reports) == 2
+    assert reports[0][6] == reports[1][6]  # all weights, moving statistics included
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["weights_fingerprint"] == reports[0][6]
+
+    import kerazoo
+
+    net = kerazoo.load_model(out / "model.keras")
+    means = [w for w in net.non_trainable_weights if w.name == "moving_mean"]
+    assert means, [w.path for w in net.weights]
+    # The statistics moved away from their initial zeros: they were trained.
+    assert all(float(abs(w.numpy()).max()) > 0 for w in means)
+
+
+def test_worker_whose_peer_never_starts_fails_in_one_line(tmp_path):
+    # `kerazoo launch` starts two workers; worker 1 exits at once without ever starting, so
+    # worker 0 waits for it (here 20 s, KERAZOO_PEER_TIMEOUT) and then fails in one line.
+    code = (
+        "import json, os, sys\n"
+        "if json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1: sys.exit(0)\n"
+        "from kerazoo.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "r"
+    proc = subprocess.run(
+        [*KERAZOO, "launch", "--workers", "2", "--timeout", "120", "--", sys.executable, "-c",
+         code, *TRAIN, "--epochs", "1", "--strategy", "multiworker", "--out", str(out)],
+        capture_output=True, text=True, env=ENV | {"KERAZOO_PEER_TIMEOUT": "20"}, timeout=200,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    errors = [line for line in proc.stdout.splitlines() if "error" in line]
+    assert len(errors) == 1, proc.stdout
+    assert errors[0].startswith("[worker 0] kerazoo train: error: worker 0 waited 20 s")
+    assert re.search(r"no answer from worker 1 at localhost:\d+", errors[0])
+    assert "KERAZOO_PEER_TIMEOUT" in errors[0]
+    assert "kerazoo launch: worker 0 exited with status 2" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not out.exists()
+
+
+def test_wait_for_peers_meets_three_workers_starting_apart():
+    hosts = [f"localhost:{p}" for p in launch.free_ports(3)]
+    outcome = {}
+
+    def worker(index: int, delay: float) -> None:
+        time.sleep(delay)
+        env = {"TF_CONFIG": launch.tf_config(hosts, index), "KERAZOO_PEER_TIMEOUT": "120"}
+        try:
+            multiworker.wait_for_peers(env)
+            outcome[index] = "met"
+        except ValueError as err:
+            outcome[index] = str(err)
+
+    threads = [threading.Thread(target=worker, args=(i, 0.5 * i)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=150)
+    assert outcome == {0: "met", 1: "met", 2: "met"}
+    # Every port is free again for TensorFlow's server.
+    for host in hosts:
+        port = int(host.rpartition(":")[2])
+        with socket.create_server(("127.0.0.1", port)):
+            pass
+
+
+def test_wait_for_peers_names_the_missing_worker_and_checks_the_timeout():
+    hosts = [f"localhost:{p}" for p in launch.free_ports(3)]
+    env = {"TF_CONFIG": launch.tf_config(hosts, 1)}
+    with pytest.raises(multiworker.PeerTimeout) as err:
+        multiworker.wait_for_peers(env, timeout=1)  # nobody else starts: it must fail
+    message = str(err.value)
+    assert f"worker 0 at {hosts[0]}" in message and f"worker 2 at {hosts[2]}" in message
+    assert isinstance(err.value, ValueError)  # one line and status 2 in the CLI
+    for bad in ("0", "-5", "soon", "nan"):
+        with pytest.raises(ValueError, match=f"Received: KERAZOO_PEER_TIMEOUT='{bad}'"):
+            multiworker.read_tf_config(env | {"KERAZOO_PEER_TIMEOUT": bad})
+    assert multiworker.peer_timeout({}) == 300
