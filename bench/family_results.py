@@ -26,7 +26,7 @@ PICTURES = ROOT / "docs" / "results"
 CONFIGS = [
     ("mnist_cnn", "mnist", 5, {}),
     ("mnist_cnn", "fashion_mnist", 5, {}),
-    ("mnist_mlp", "mnist", 10, {}),
+    ("mnist_mlp", "mnist", 20, {}),
     ("lenet5", "mnist", 10, {}),
     ("resnet8", "fashion_mnist", 3, {}),
     ("lstm_classifier", "fortunes_lang", 10, {}),

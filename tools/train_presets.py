@@ -66,7 +66,7 @@ class Preset:
 PRESETS = (
     Preset("mnist_cnn", "mnist", "mnist_sample", 8, "test_accuracy", SAMPLE_WORDS),
     Preset("lenet5", "mnist", "mnist_sample", 10, "test_accuracy", SAMPLE_WORDS),
-    Preset("mnist_mlp", "mnist", "mnist_sample", 10, "test_accuracy", SAMPLE_WORDS),
+    Preset("mnist_mlp", "mnist", "mnist_sample", 20, "test_accuracy", SAMPLE_WORDS),
     Preset(
         "fashion_cnn",
         "fashion_mnist",

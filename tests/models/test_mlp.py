@@ -8,6 +8,7 @@ import pytest
 
 from kerazoo.data import tabular
 from kerazoo.models.mlp import binary_mlp, mlp, mnist_mlp, regression_mlp
+from tests import realdata
 
 
 def _standardize(train, test):
@@ -62,9 +63,20 @@ def test_regularization_options_add_layers_and_losses():
 
 
 def test_image_inputs_are_flattened():
-    model = mnist_mlp(compile=False)
+    model = mnist_mlp(compile=False, shift=0.0)
     assert isinstance(model.layers[0], keras.layers.Flatten)
     assert model.output_shape == (None, 10)
+
+
+def test_shift_moves_training_images_only():
+    model = mnist_mlp(compile=False)  # the preset shifts by up to 10%
+    assert isinstance(model.layers[0], keras.layers.RandomTranslation)
+    x, _ = realdata.mnist_digits(8)
+    shift = model.get_layer("shift")
+    np.testing.assert_array_equal(np.asarray(shift(x, training=False)), x)
+    assert not np.allclose(np.asarray(shift(x, training=True)), x)
+    with pytest.raises(ValueError, match="shift moves images"):
+        mlp(input_shape=(10,), shift=0.1)
 
 
 def test_binary_mlp_learns_real_breast_cancer_diagnoses():
