@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BACKENDS_STAMP := $(VENV)/.backends
 # graphviz: `dot` for diagrams; the rest are real datasets read offline.
 APT_PACKAGES := graphviz dataset-fashion-mnist fortunes-min fortunes fortunes-de fortunes-es fortunes-it
 
@@ -37,11 +38,20 @@ $(STAMP): setup.cfg pyproject.toml
 demo: setup
 	$(BIN)/kerazoo train mnist_cnn --epochs 5 --out runs/demo --overwrite
 
+# `make test` also installs Keras's JAX and torch backends (setup.cfg's `backends` extra:
+# jax/jaxlib 0.10.2 and torch 2.13.0, CPU builds, about 1 GB), so tests/backends runs the
+# model battery and `kerazoo train` on them. torch is pinned exactly (torch==2.13.0): pip
+# takes the CPU wheel from the machine's local wheel folder where there is one; given a
+# looser range it picks a CUDA build of several GB. `make demo` does not need them.
+$(BACKENDS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[backends]'
+	@touch $(BACKENDS_STAMP)
+
 # Two pytest workers, one per core of the reference machine (measured from a clean clone on
 # 2 cores: 19m30s with the course and the hostile-file corpus); a test file stays on one
 # worker so its module fixtures are built once.
 PYTEST_WORKERS ?= 2
-test: setup
+test: setup $(BACKENDS_STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup

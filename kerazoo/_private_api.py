@@ -84,19 +84,20 @@ def symbolic_build(model, data_batch) -> None:
 
 
 # Keras 3.15.1 private attributes of its own callbacks and models. kerazoo extends these
-# callbacks (a backup that a NaN can freeze, an atomic checkpoint) and drives them outside
-# `fit` (the multi-worker loop), which the public API does not cover.
+# callbacks (an atomic checkpoint), restores a run where `fit` should go on (its backup) and
+# drives them outside `fit` (the multi-worker loop), which the public API does not cover.
 
 
-def backup_metadata_path(backup) -> str:
-    """The JSON file in which `BackupAndRestore` records the finished epochs it saved
-    (`_training_metadata_path`); the NaN guard reads it to say which epoch is kept."""
-    return backup._training_metadata_path
+def set_restored_initial_epoch(model, epoch: int) -> None:
+    """Where a restored run goes on: Keras's `fit` reads `model._initial_epoch` after the
+    callbacks' `on_train_begin` (as its own `BackupAndRestore` sets it); kerazoo's
+    `RunBackup` sets it the same way, and the multi-worker loop reads it back."""
+    model._initial_epoch = int(epoch)
 
 
 def restored_initial_epoch(model) -> int:
-    """The first epoch to run after `BackupAndRestore.on_train_begin` restored a backup: it
-    sets `model._initial_epoch`, which Keras's `fit` reads; the multi-worker loop reads it too."""
+    """The first epoch to run after `RunBackup.on_train_begin` restored a backup (it sets
+    `model._initial_epoch`, which Keras's `fit` reads); the multi-worker loop reads it too."""
     return int(model._initial_epoch or 0)
 
 
@@ -109,3 +110,11 @@ def clear_restored_initial_epoch(model) -> None:
 # (keras 3.15.1) to write into a temporary file and rename it: Keras writes in place, so a
 # kill during a save would leave no best model. A method override cannot live here; this
 # note is its entry in the list.
+
+# Not private, but version-bound behaviour of keras 3.15.1's JAX trainer that
+# `kerazoo.backend_steps` relies on (re-check it on a Keras upgrade): `train_step(state,
+# data)` gets the values of (trainable, non-trainable, optimizer, metrics) variables and
+# `test_step` (trainable, non-trainable, metrics), as keras.io's "Customizing what happens in
+# fit() with JAX" shows; only `model.optimizer.variables` travel as optimizer state, which is
+# why a model with two optimizers shows Keras `backend_steps.step_optimizer(...)`; and a
+# sublayer's `losses` are empty after the stateless call (the model's `losses` hold them).

@@ -30,6 +30,9 @@ LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
 STRATEGIES = ("auto", "default", "mirrored", "onedevice")
 TRAIN_STRATEGIES = (*STRATEGIES, "multiworker")
 TUNERS = ("random", "hyperband", "bayesian", "grid")
+# Keras dtype policies a run may train under; "auto" is resolved where the model is built
+# (`kerazoo.training.steps.resolve_precision`).
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 DEFAULT_EPOCHS = 10
 # Upper bounds that catch typos (10**26 epochs) before any work starts, far above real use.
 MAX_EPOCHS = 100_000
@@ -313,6 +316,22 @@ def _download_field():
     )
 
 
+def _precision_field():
+    # float32 by default: bench/README.md ("Precision") measured mixed_bfloat16 at 0.76x to
+    # 1.53x float32's samples/s per pair for mnist_cnn on this project's bf16 CPU (medians
+    # 0.93x-1.30x): no settled gain.
+    return setting(
+        "float32",
+        check=one_of(PRECISIONS),
+        flag="--precision",
+        choices=PRECISIONS,
+        help="Keras dtype policy of the model: float32 (default), mixed_bfloat16, "
+        "mixed_float16 (16-bit compute, float32 weights and outputs), or auto "
+        "(mixed_float16 on a GPU, mixed_bfloat16 on a CPU with bf16 instructions, else "
+        "float32); metrics.json records the one used",
+    )
+
+
 def _pairs_field(flag: str, help: str, *, many: bool = False):
     """A dict given on the command line as repeatable `KEY=VALUE` flags."""
     return setting(
@@ -372,6 +391,7 @@ class RunConfig(Settings):
         choices=TRAIN_STRATEGIES,
         help="tf.distribute strategy; multiworker: every worker in TF_CONFIG runs this command",
     )
+    precision: str = _precision_field()
     seed: int = _seed_field("seed of the weights, the validation carve and the shuffle order")
     validation_split: float = _validation_split_field()
     max_examples: int | None = _max_examples_field()
@@ -469,6 +489,7 @@ class SearchConfig(Settings):
         compared=False,
         help="tf.distribute strategy of each trial",
     )
+    precision: str = _precision_field()
 
 
 # ---------------------------------------------------------------------------------------------

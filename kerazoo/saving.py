@@ -23,6 +23,7 @@ somewhere else is code. `load_model` reads it the way a careful reader would:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -461,7 +462,31 @@ def _keras_symbol(module: str, name: str):
     """
     if module != "keras" and not module.startswith("keras."):
         return None
+    if module in _TORCH_OPTIMIZERS and module not in sys.modules:
+        import keras
+
+        if keras.backend.backend() == "torch":
+            # A model compiled on torch saves its optimizer as torch's own class
+            # (keras.src.backend.torch.optimizers.torch_adam.Adam, keras 3.15.1), whose
+            # module Keras imports on the first optimizer made: one of this fixed list.
+            importlib.import_module(module)
     return getattr(sys.modules.get(module), name, None)
+
+
+_TORCH_OPTIMIZERS = {
+    f"keras.src.backend.torch.optimizers.torch_{name}"
+    for name in (
+        "adadelta",
+        "adagrad",
+        "adam",
+        "adamax",
+        "adamw",
+        "lion",
+        "nadam",
+        "rmsprop",
+        "sgd",
+    )
+}
 
 
 def _resolve_function(entry: dict) -> tuple[str, object]:

@@ -23,6 +23,7 @@ class Rule(NamedTuple):
 EXIT_TABLE = (
     Rule("kerazoo.tuning.engine.SearchStopped", 1, "stopped"),
     Rule("kerazoo.training.run.TrainingDiverged", 1, None),
+    Rule("kerazoo.training.folder.FolderNotWritable", 1, "error"),
     Rule("builtins.ValueError", 2, "error"),
     Rule("builtins.ImportError", 2, "error"),
 )

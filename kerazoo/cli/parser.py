@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from kerazoo import __version__, config
-from kerazoo.cli import course, deploy, models, training, tuning
+from kerazoo.cli import backend, course, deploy, models, training, tuning
 from kerazoo.launch import MODES
 
 
@@ -85,6 +85,7 @@ def _add_train(sub) -> None:
         default="auto",
         help="auto (progress bar on a terminal, a line per epoch otherwise), 0, 1 or 2",
     )
+    backend.add_flag(p)
     p.set_defaults(func=training.run_train)
 
 
@@ -166,6 +167,7 @@ def _add_tune(sub) -> None:
     )
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    backend.add_flag(p)
     p.set_defaults(func=tuning.run_tune)
 
 
@@ -209,6 +211,7 @@ def _add_runs(sub) -> None:
         "trained with --data reads its own again by default",
     )
     p.add_argument("--target", help="with --data CSV: the column holding the labels")
+    backend.add_flag(p)
     p.set_defaults(func=training.run_evaluate)
 
     p = sub.add_parser("predict", help="classify PNG/JPEG images or lines of text files")
@@ -218,6 +221,7 @@ def _add_runs(sub) -> None:
         "(e.g. mnist_cnn:mnist; see kerazoo list --pretrained)",
     )
     p.add_argument("files", nargs="+", help="images (image models) or text files (text models)")
+    backend.add_flag(p)
     p.set_defaults(func=training.run_predict)
 
 

@@ -100,7 +100,12 @@ def _conv_decoder(latent_dim, shape, filters, activation, init, name):
             name=f"deconv_{i}",
         )(x)
     outputs = keras.layers.Conv2DTranspose(
-        channels, 3, padding="same", activation="sigmoid", name="reconstruction"
+        channels,
+        3,
+        padding="same",
+        activation="sigmoid",
+        dtype=c.OUTPUT_DTYPE,
+        name="reconstruction",
     )(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -174,7 +179,10 @@ class Sampling(keras.layers.Layer):
     def call(self, inputs, training=None):
         z_mean, z_log_var = inputs
         # Closed form for two Gaussians (Kingma & Welling 2014, appendix B), per example.
-        kl = -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+        # In float32 whatever the layer's policy: it is a loss (added to the float32
+        # reconstruction loss), and exp() of a float16 log-variance overflows above 11.
+        mean, log_var = ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32")
+        kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
         self.add_loss(ops.mean(kl))
         if not training:
             return z_mean
@@ -201,7 +209,10 @@ class SummedBinaryCrossentropy(keras.losses.Loss):
         super().__init__(name=name, **kwargs)
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, y_pred.dtype)
+        # The loss's own dtype (float32 by default), also when `call` is used directly on a
+        # mixed-precision model's 16-bit output: a sum over 784 pixels needs the digits.
+        y_pred = ops.cast(y_pred, self.dtype)
+        y_true = ops.cast(y_true, self.dtype)
         pixel_losses = ops.binary_crossentropy(y_true, y_pred)
         return ops.sum(ops.reshape(pixel_losses, (ops.shape(pixel_losses)[0], -1)), axis=-1)
 
@@ -264,7 +275,10 @@ class VAE(keras.Model):
         # The trackers take the unscaled local means; keras.metrics.Mean combines replicas.
         per_example = self.reconstruction_loss_fn.call(y, y_pred)
         self.reconstruction_loss_tracker.update_state(per_example, sample_weight=sample_weight)
-        self.kl_loss_tracker.update_state(ops.sum(self.sampler.losses))
+        # The model's forward-pass losses, not `self.sampler.losses`: under JAX's stateless
+        # train step the sampler's own list stays empty (read 0). The VAE adds no weight
+        # penalty, so they are the KL term alone.
+        self.kl_loss_tracker.update_state(sum(self.losses))
         return total
 
     def get_config(self):
@@ -379,9 +393,11 @@ def dense_autoencoder(
         keras.layers.Dense(u, activation=activation, kernel_initializer=init, name=f"dense_{i}")
         for i, u in enumerate(reversed(hidden_units), start=1)
     ]
-    decoder_layers.append(keras.layers.Dense(size, activation="sigmoid", name="reconstruction"))
+    decoder_layers.append(
+        keras.layers.Dense(size, activation="sigmoid", dtype=c.OUTPUT_DTYPE, name="reconstruction")
+    )
     if len(shape) > 1:
-        decoder_layers.append(keras.layers.Reshape(shape, name="reshape"))
+        decoder_layers.append(keras.layers.Reshape(shape, dtype=c.OUTPUT_DTYPE, name="reshape"))
 
     encoder = c.assemble(encoder_layers, input_shape=shape, api=api, name="encoder")
     decoder = c.assemble(decoder_layers, input_shape=(latent_dim,), api=api, name="decoder")

@@ -136,8 +136,9 @@ class DCGAN(keras.Model):
     and `g_loss`. Calling the model on latent vectors `z` runs the generator (tanh output
     in [-1, 1]); `generate(n, seed)` returns images in [0, 1] as a NumPy array.
 
-    Gradients come from `kerazoo.backend_steps.compute_gradients`, which supports the
-    TensorFlow and torch backends.
+    The step is written once for every backend: gradients come from
+    `kerazoo.backend_steps.compute_gradients`, and `@backend_steps.custom_step` runs it as
+    the stateless step Keras's JAX trainer calls (TensorFlow, JAX and torch).
 
     Args:
         generator: a model mapping `(latent_dim,)` vectors to images in [-1, 1].
@@ -199,7 +200,8 @@ class DCGAN(keras.Model):
         # `model.optimizer` is what TensorBoard, learning-rate logs and step counters read:
         # report the generator's (Keras's default would be an unused RMSprop at 0.001), and
         # unwrapped (a mixed policy wraps it for loss scaling, which train_step never does).
-        self.optimizer = g_optimizer
+        # On JAX it also carries the discriminator's optimizer state through the step.
+        self.optimizer = backend_steps.step_optimizer(g_optimizer, d_optimizer)
         # Build the optimizers' slots now, under the caller's strategy scope: created later,
         # inside the first distributed train step, they break tf.distribute (Keras's own
         # fit builds its one optimizer up front too).
@@ -238,6 +240,7 @@ class DCGAN(keras.Model):
         per_example = self.loss_fn.call(ops.ones_like(fake_logits), fake_logits)
         return backend_steps.mean_over_global_batch(per_example)
 
+    @backend_steps.custom_step
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         real = ops.cast(real, self.compute_dtype) * 2.0 - 1.0  # [0, 1] -> tanh's [-1, 1]
@@ -276,6 +279,7 @@ class DCGAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss * replicas)
         return {m.name: m.result() for m in (self.d_loss_tracker, self.g_loss_tracker)}
 
+    @backend_steps.custom_step
     def test_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         real = ops.cast(real, self.compute_dtype) * 2.0 - 1.0

@@ -153,7 +153,11 @@ def recurrent_classifier(
             recurrent_initializer=recurrent_init,
         ),
         keras.layers.Dense(
-            num_classes, activation="softmax", kernel_initializer=init, name="output"
+            num_classes,
+            activation="softmax",
+            kernel_initializer=init,
+            dtype=c.OUTPUT_DTYPE,
+            name="output",
         ),
     ]
     model = c.assemble(
@@ -238,7 +242,7 @@ def recurrent_forecaster(
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
         ),
-        keras.layers.Dense(horizon, kernel_initializer=init, name="output"),
+        keras.layers.Dense(horizon, kernel_initializer=init, dtype=c.OUTPUT_DTYPE, name="output"),
     ]
     model = c.assemble(layers, input_shape=shape, api=api, name=name)
     return c.compile_for_task(

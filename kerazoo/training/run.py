@@ -154,6 +154,7 @@ def _check_run(config: RunConfig) -> None:
             "refit trains on train+validation, so no validation loss is left for the plateau "
             "schedule to watch; choose constant, cosine or step. Received: lr_schedule='plateau'"
         )
+    distribute.check_strategy(config.strategy)  # one the backend can run
     if config.strategy == "multiworker":
         multiworker.read_tf_config()  # the cluster, before TensorFlow loads
 
@@ -426,6 +427,27 @@ def _write_run(s: _Session) -> RunResult:
         metrics.update(workers=s.cluster["workers"])
         if stats:
             metrics.update(steps=stats["steps"], weights_fingerprint=stats["fingerprint"])
+    try:
+        _write_results(s, net, metrics)
+    except Exception as err:
+        if not folder.is_write_failure(err):
+            raise
+        # A full disk or a read-only folder after training: one line; the trained model is
+        # kept, and --resume tests it and writes the results again.
+        folder.remove_temporaries(run_dir, "run")
+        raise folder.not_writable(
+            err, run_dir, f"training had finished and its model is kept in {run_dir}"
+        ) from None
+    clock.path.unlink(missing_ok=True)
+    folder.record(run_dir, "run")
+    _say(s.verbose, summary_line(metrics, run_dir))
+    return RunResult(run_dir=run_dir, metrics=metrics, model=net, info=data.info, config=config)
+
+
+def _write_results(s: _Session, net, metrics: dict) -> None:
+    """The pictures, the raw-input model.keras, then metrics.json (last: the run is
+    finished)."""
+    config, run_dir, data = s.config, s.run_dir, s.data
     if s.plots:
         from kerazoo.training import artifacts
 
@@ -438,20 +460,25 @@ def _write_run(s: _Session) -> RunResult:
         preprocessing.save(saved, run_dir / "model.keras")
     folder.record(run_dir, "run")  # the pictures, before metrics.json marks the run finished
     folder.write_json(run_dir / "metrics.json", metrics)
-    clock.path.unlink(missing_ok=True)
-    folder.record(run_dir, "run")
-    _say(s.verbose, summary_line(metrics, run_dir))
-    return RunResult(run_dir=run_dir, metrics=metrics, model=net, info=data.info, config=config)
 
 
 def _fit(s: _Session):
     """The fit step with the run's callbacks; returns the run's clock and the fit's stats."""
+    from kerazoo.training.backup import RunBackup
+
     config, data = s.config, s.data
+    if s.writes_run:
+        folder.remove_temporaries(s.run_dir, "run")  # a killed session's, if any
     clock = _RunClock(s.out_dir, record_in=s.run_dir if s.writes_run else None)
     monitors = s.task.monitors(s.out_dir, data.splits, config.seed) if s.plots else []
+    ticker = clock.callback()
     callback_list = steps.callbacks_for(
-        config, s.spec, s.out_dir, extra=[*monitors, clock.callback(), *s.callbacks]
+        config, s.spec, s.out_dir, extra=[*monitors, ticker, *s.callbacks]
     )
+    backup = next((c for c in callback_list if isinstance(c, RunBackup)), None)
+    if backup is not None:
+        backup.track(ticker)  # the clock is committed with each epoch
+        backup.delete_on_end = False  # removed below, once the end of training is recorded
     _say(s.verbose, _start_line(config, data, s.run_dir))
     stats = None
     if _training_finished(s.run_dir):
@@ -459,19 +486,38 @@ def _fit(s: _Session):
         _say(s.verbose, "kerazoo: training had finished; evaluating the saved best model")
     else:
         clock.start = time.perf_counter()  # the fit alone: no set-up, no evaluation
-        stats = steps.fit(
-            s.net,
-            data.train,
-            None if config.refit else data.val,
-            epochs=config.epochs,
-            callbacks=callback_list,
-            verbose=s.verbose,
-            cluster=s.cluster,
-            strategy=data.strategy,
-            n_train=len(data.splits.x_train),
-            global_batch=data.global_batch,
-        )
-    _stop_if_diverged(callback_list, config, s.run_dir)
+        try:
+            stats = steps.fit(
+                s.net,
+                data.train,
+                None if config.refit else data.val,
+                epochs=config.epochs,
+                callbacks=callback_list,
+                verbose=s.verbose,
+                cluster=s.cluster,
+                strategy=data.strategy,
+                n_train=len(data.splits.x_train),
+                global_batch=data.global_batch,
+            )
+        except Exception as err:
+            if not (s.writes_run and folder.is_write_failure(err)):
+                raise
+            # A full disk or a read-only folder: one line, the last committed epoch kept.
+            folder.remove_temporaries(s.run_dir, "run")
+            shutil.rmtree(s.run_dir / "backup" / ".staging", ignore_errors=True)
+            kept = backup.committed_epochs if backup is not None else None
+            raise folder.not_writable(
+                err,
+                s.run_dir,
+                "no epoch had finished"
+                if kept is None
+                else f"the last finished epoch ({kept}) is kept in {s.run_dir / 'backup'}",
+            ) from None
+        _stop_if_diverged(callback_list, config, s.run_dir, writes_run=s.writes_run)
+        clock.finish()  # recorded before the backup goes: a kill in between loses nothing
+        folder.kill_point("trained")
+    if backup is not None:
+        backup.discard()
     return clock, stats
 
 
@@ -495,18 +541,36 @@ def _write_dataset_files(out_dir: Path, info, image_dtype: str) -> None:
         (out_dir / "vocabulary.txt").write_text("\n".join(info.vocabulary) + "\n")
 
 
-def _stop_if_diverged(callback_list: list, config: RunConfig, run_dir: Path) -> None:
+def _stop_if_diverged(
+    callback_list: list, config: RunConfig, run_dir: Path, *, writes_run: bool = True
+) -> None:
     from kerazoo.training.callbacks import NaNGuard
 
     guard = next(c for c in callback_list if isinstance(c, NaNGuard))
-    if guard.stopped_on_nan is not None:
-        epoch, _ = guard.stopped_on_nan
+    if guard.stopped_on_nan is None:
+        return
+    epoch, _ = guard.stopped_on_nan
+    kept = guard.backup.committed_epochs if guard.backup is not None else None
+    where = f"diverged (loss NaN) in epoch {epoch + 1}"
+    if kept is None:
+        # Nothing to go on from: a resume would only repeat the divergence.
+        if writes_run:
+            folder.refuse_resume(
+                run_dir,
+                "run",
+                f"The run in {run_dir} {where} before any epoch finished, so there is nothing "
+                "to resume; start it again with --overwrite and a lower learning rate (--lr).",
+            )
         raise TrainingDiverged(
-            f"Training of {config.model} diverged (loss NaN) in epoch {epoch + 1}; the last "
-            f"good state is kept in {run_dir / 'backup'}. Lower the learning rate and start a "
-            f"new run, or resume this one with `kerazoo train {config.model} --out {run_dir} "
-            "--resume`."
+            f"Training of {config.model} {where}, before any epoch finished: no state is "
+            f"kept. Lower the learning rate and start again with `kerazoo train "
+            f"{config.model} --out {run_dir} --overwrite --lr ...`."
         )
+    raise TrainingDiverged(
+        f"Training of {config.model} {where}; the last good state (end of epoch {kept}) is "
+        f"kept in {run_dir / 'backup'}. Lower the learning rate and start a new run, or "
+        f"resume this one with `kerazoo train {config.model} --out {run_dir} --resume`."
+    )
 
 
 def _best_model(net, run_dir: Path, cluster, *, keep_last: bool):
@@ -547,7 +611,9 @@ def _run_facts(config, spec, task, data, net, run_dir, clock, seconds) -> dict:
         seconds=round(seconds, 2),
         samples_per_second=round(n_train * clock.epochs / seconds, 1) if seconds else None,
         params=int(net.count_params()),
+        precision=net.dtype_policy.name,  # the resolved policy (--precision auto -> ...)
         **distribute.describe(data.strategy),
+        backend=keras.backend.backend(),  # tensorflow, jax or torch (KERAS_BACKEND, --backend)
         versions={
             "kerazoo": _version(),
             "keras": keras.__version__,
@@ -596,8 +662,10 @@ def _start_line(config: RunConfig, data: steps.Data, run_dir: Path) -> str:
 class _RunClock:
     """Wall seconds spent fitting, summed over every session of a (resumed) run.
 
-    Saved after each finished epoch in `.clock.json`, so time spent in an epoch that a kill
-    interrupted (and that is run again) is not counted. Removed when the run is finished.
+    Committed with each finished epoch in the run's backup (`RunBackup` tracks its
+    callback), so time spent in an epoch that a kill interrupted (and that is run again) is
+    not counted. When training ends, `finish()` records the total in `.clock.json`, which
+    also tells a resumed run that training had finished; removed when the run is finished.
     """
 
     def __init__(self, run_dir: Path, record_in: Path | None = None):
@@ -605,10 +673,12 @@ class _RunClock:
         self.run_dir = record_in
         self.previous = 0.0
         self.epochs = 0
+        self.finished = False
         try:
             saved = json.loads(self.path.read_text())
             self.previous, self.epochs = float(saved["seconds"]), int(saved["epochs"])
-        except (OSError, ValueError, KeyError, TypeError):
+            self.finished = saved.get("finished") is True
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         self.start = time.perf_counter()
 
@@ -618,28 +688,42 @@ class _RunClock:
         clock = self
 
         class EpochClock(keras.callbacks.Callback):
+            epoch = 0
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
             def on_epoch_end(self, epoch, logs=None):
                 clock.epochs = epoch + 1
-                folder.write_json(clock.path, {"seconds": clock.seconds, "epochs": clock.epochs})
                 if clock.path.parent == clock.run_dir:
                     folder.record(clock.run_dir, "run")  # the epoch's new files and folders
 
+            # Committed by the run's backup at the end of each epoch, before on_epoch_end.
+            def get_state(self) -> dict:
+                return {"seconds": clock.seconds, "epochs": self.epoch + 1}
+
+            def set_state(self, state: dict) -> None:
+                clock.previous, clock.epochs = float(state["seconds"]), int(state["epochs"])
+
         return EpochClock()
+
+    def finish(self) -> None:
+        """Records that training ended, with its seconds and epochs."""
+        self.previous, self.finished = self.seconds, True
+        folder.write_json(
+            self.path, {"seconds": self.previous, "epochs": self.epochs, "finished": True}
+        )
 
     @property
     def seconds(self) -> float:
+        if self.finished:
+            return self.previous
         return self.previous + time.perf_counter() - self.start
 
 
 def _training_finished(run_dir: Path) -> bool:
-    # Keras deletes backup/ when fit ends; history rows without a backup mean it had ended.
-    history = run_dir / "history.csv"
-    return (
-        not (run_dir / "backup").exists()
-        and (run_dir / "model.keras").is_file()
-        and history.is_file()
-        and len(history.read_text().splitlines()) > 1
-    )
+    # `.clock.json` says so from the end of training until metrics.json is written.
+    return _RunClock(run_dir).finished and (run_dir / "model.keras").is_file()
 
 
 def _version() -> str:

@@ -29,7 +29,7 @@ class Data:
     Attributes:
         splits: the NumPy splits (images uint8; pipelines scale them per batch).
         info: the `DatasetInfo`.
-        strategy: the `tf.distribute` strategy the pipelines are batched for.
+        strategy: the strategy the pipelines are batched for (`distribute.get_strategy`).
         global_batch: the global batch size.
         train, val, test: `(inputs, targets)` pipelines as the task trains on them.
     """
@@ -76,6 +76,10 @@ def prepare_data(config: RunConfig, task, *, refit: bool = False) -> Data:
     strategy = distribute.get_strategy(config.strategy)
     global_batch = distribute.global_batch_size(batch, strategy)
     train, val, test = task.prepare(*loader.pipelines(splits, global_batch, seed=config.seed))
+    # JAX's data parallelism splits every batch evenly: the training and validation batches
+    # (fit's) are cut to whole shares; the test split is scored outside it, in full.
+    train = distribute.fit_batches(train, strategy, len(splits.x_train), global_batch)
+    val = distribute.fit_batches(val, strategy, len(splits.x_val), global_batch)
     return Data(splits, info, strategy, global_batch, train, val, test)
 
 
@@ -92,11 +96,49 @@ def model_arguments(spec, info) -> dict:
     return {name: values[name] for name in spec.inputs}
 
 
+def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU reports bfloat16 instructions (the `avx512_bf16` or `amx_bf16` flag).
+
+    False where the file is missing (not Linux): unknown counts as no.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    flags = {
+        flag
+        for line in text.splitlines()
+        if line.startswith("flags")
+        for flag in line.partition(":")[2].split()
+    }
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str) -> str:
+    """The Keras dtype policy a `precision` setting means here.
+
+    `"auto"` is `"mixed_float16"` when Keras sees a GPU (tensor cores compute float16),
+    `"mixed_bfloat16"` on a CPU with bfloat16 instructions (`cpu_has_bf16`), else
+    `"float32"`; any other value is the policy itself.
+    """
+    if precision != "auto":
+        return precision
+    import keras
+
+    if keras.distribution.list_devices("gpu"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+
+
 def build(config: RunConfig, spec, data: Data, overrides: dict | None = None):
     """The compiled model, seeded and built in the strategy's scope.
 
     The dataset decides its shapes; `overrides` (default `config.overrides`) its other
-    factory arguments; `config.optimizer`/`learning_rate` the optimizer where given.
+    factory arguments; `config.optimizer`/`learning_rate` the optimizer where given;
+    `config.precision` the dtype policy its layers are created with (the global policy is
+    set around the factory call only and restored after it, so nothing else in the
+    process changes).
     """
     import keras
 
@@ -106,8 +148,15 @@ def build(config: RunConfig, spec, data: Data, overrides: dict | None = None):
     for name in ("optimizer", "learning_rate"):
         if getattr(config, name) is not None:
             arguments[name] = getattr(config, name)
-    with data.strategy.scope():
-        return registry.create_model(spec.name, **arguments)
+    previous = keras.config.dtype_policy()
+    # Every layer takes the global policy when it is created, and compile() wraps the
+    # optimizer in a LossScaleOptimizer under mixed_float16: both happen in the factory.
+    keras.config.set_dtype_policy(resolve_precision(config.precision))
+    try:
+        with data.strategy.scope():
+            return registry.create_model(spec.name, **arguments)
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def callbacks_for(config: RunConfig, spec, out_dir: Path, *, files: bool = True, extra=()) -> list:
@@ -170,15 +219,17 @@ def fit(
             global_batch=global_batch,
             verbose=verbose,
         )
-    return net.fit(
-        train,
-        validation_data=val,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # the pipeline shuffles (seeded, every epoch)
-    )
+    # On JAX, a DataParallel strategy shards the batches while fit runs (no-op elsewhere).
+    with distribute.fit_scope(strategy):
+        return net.fit(
+            train,
+            validation_data=val,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the pipeline shuffles (seeded, every epoch)
+        )
 
 
 def evaluate(net, data: Data, spec) -> dict:

@@ -386,6 +386,7 @@ def trial_config(config: SearchConfig) -> RunConfig:
         epochs=config.epochs,
         batch_size=config.batch_size,
         strategy=config.strategy,
+        precision=config.precision,
         seed=config.seed,
         validation_split=config.validation_split,
         max_examples=config.max_examples,
@@ -556,7 +557,10 @@ class _Search:
             session_seconds=round(time.perf_counter() - self.clock, 2),
             retrain_epochs=epochs,
             retrain_seconds=round(time.perf_counter() - start, 2),
-            **{k: facts[k] for k in ("batch_size", "params", "strategy", "replicas", "devices")},
+            **{
+                k: facts[k]
+                for k in ("batch_size", "params", "strategy", "replicas", "devices", "backend")
+            },
             versions={**facts["versions"], "keras_tuner": kt.__version__},
         )
         _copy(self.search_dir / BEST_RUN / "model.keras", self.search_dir / "best_model.keras")
@@ -621,6 +625,7 @@ def _retrain(config: SearchConfig, name: str, overrides: dict, epochs: int, sear
         optimizer=optimizer,
         learning_rate=learning_rate,
         strategy=config.strategy,
+        precision=config.precision,
         seed=config.seed,
         validation_split=config.validation_split,
         max_examples=config.max_examples,

@@ -182,8 +182,9 @@ def test_compile_refuses_what_it_would_ignore_or_share():
 
 
 def test_unsupported_backend_says_how_to_switch(monkeypatch):
-    monkeypatch.setattr(backend_steps.keras.backend, "backend", lambda: "jax")
-    with pytest.raises(NotImplementedError, match="KERAS_BACKEND=tensorflow.*'jax'"):
+    # TensorFlow, JAX and torch are supported (tests/backends); Keras's numpy backend is not.
+    monkeypatch.setattr(backend_steps.keras.backend, "backend", lambda: "numpy")
+    with pytest.raises(NotImplementedError, match="KERAS_BACKEND=tensorflow.*'numpy'"):
         backend_steps.compute_gradients(lambda: 0.0, [])
     assert backend_steps.num_replicas_in_sync() == 1
 
