@@ -63,6 +63,11 @@ class Preset:
 
 # Few epochs: the whole table trains in minutes on two shared CPU cores. The order matters:
 # the DCGAN's metric is judged by the mnist_cnn preset.
+FORTUNES_WORDS = (
+    "language identification (en/de/es/it) of Debian fortunes, balanced, vocabulary of 2,000 "
+    "words (shipped beside the weights)"
+)
+
 PRESETS = (
     Preset("mnist_cnn", "mnist", "mnist_sample", 8, "test_accuracy", SAMPLE_WORDS),
     Preset("lenet5", "mnist", "mnist_sample", 10, "test_accuracy", SAMPLE_WORDS),
@@ -82,8 +87,7 @@ PRESETS = (
         "fortunes_lang",
         3,
         "test_accuracy",
-        "language identification (en/de/es/it) of Debian fortunes, balanced, vocabulary "
-        "of 2,000 words (shipped beside the weights)",
+        FORTUNES_WORDS,
         data_options={"vocab_size": 2000},
     ),
     Preset(
@@ -92,8 +96,7 @@ PRESETS = (
         "fortunes_lang",
         3,
         "test_accuracy",
-        "language identification (en/de/es/it) of Debian fortunes, balanced, vocabulary "
-        "of 2,000 words (shipped beside the weights)",
+        FORTUNES_WORDS,
         data_options={"vocab_size": 2000},
     ),
     Preset(

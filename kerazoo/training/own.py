@@ -257,3 +257,67 @@ def registered(
             else:
                 ACTIVE.pop(name, None)
                 datasets.unregister_dataset(name)
+
+
+def own_source(dataset, settings: dict, *, out, resume: bool):
+    """The user's data to read: `data=PATH` (the CLI's --data), a path or arrays given as
+    `dataset`, or, for a resumed run given neither, the path its config.json recorded.
+    None for a registered dataset (also one registered by an enclosing call)."""
+    path = settings.pop("data", None)
+    if path is not None:
+        if dataset is not None and ACTIVE.get(dataset) == path:
+            settings["data"] = path  # registered by the enclosing call: recorded as it is
+            return None
+        if dataset is not None:
+            raise ValueError(
+                "Give either dataset (a registered name) or data (your own), not both. "
+                f"Received: dataset={dataset!r}, data={path!r}"
+            )
+        return path
+    if is_source(dataset):
+        return dataset
+    if dataset is None and resume and out is not None:
+        saved = saved_source(out)
+        recorded = saved.get("data")
+        if recorded is not None and recorded.startswith(ARRAYS):
+            raise ValueError(
+                f"The run in {out} trained on arrays given in Python; pass the same arrays "
+                f"to resume it. Received: dataset=None"
+            )
+        if recorded is not None:
+            if settings.get("target") is None:
+                settings["target"] = saved.get("target")
+            return recorded
+    return None
+
+
+@contextlib.contextmanager
+def call(
+    model,
+    dataset,
+    settings: dict,
+    *,
+    out,
+    resume: bool,
+    validation_data=None,
+    test_data=None,
+    fresh: bool = False,
+):
+    """`registered` for one `train` or `tune` call: finds the user's data among its
+    arguments (`own_source`), registers it and the model, and adds what is recorded to
+    `settings`.
+
+    Yields:
+        `(model_name, dataset_name)`.
+    """
+    source = own_source(dataset, settings, out=out, resume=resume)
+    with registered(
+        model,
+        source if source is not None else dataset,
+        target=settings.get("target"),
+        validation_data=validation_data,
+        test_data=test_data,
+        fresh=fresh,
+    ) as (model, dataset, recorded):
+        settings |= recorded
+        yield model, dataset

@@ -264,15 +264,15 @@ def train(
         result.metrics["test_accuracy"]   # ~0.97 on the MNIST sample
         ```
     """
-    source = own_source(dataset, settings, out=out, resume=resume)
-    with own.registered(
+    with own.call(
         model,
-        source if source is not None else dataset,
-        target=settings.get("target"),
+        dataset,
+        settings,
+        out=out,
+        resume=resume,
         validation_data=validation_data,
         test_data=test_data,
-    ) as (model, dataset, recorded):
-        settings |= recorded
+    ) as (model, dataset):
         return _train(
             model,
             dataset,
@@ -284,38 +284,6 @@ def train(
             verbose=verbose,
             **settings,
         )
-
-
-def own_source(dataset, settings: dict, *, out, resume: bool):
-    """The user's data to read: `data=PATH` (the CLI's --data), a path or arrays given as
-    `dataset`, or, for a resumed run given neither, the path its config.json recorded.
-    None for a registered dataset (also one registered by an enclosing call)."""
-    path = settings.pop("data", None)
-    if path is not None:
-        if dataset is not None and own.ACTIVE.get(dataset) == path:
-            settings["data"] = path  # registered by the enclosing call: recorded as it is
-            return None
-        if dataset is not None:
-            raise ValueError(
-                "Give either dataset (a registered name) or data (your own), not both. "
-                f"Received: dataset={dataset!r}, data={path!r}"
-            )
-        return path
-    if own.is_source(dataset):
-        return dataset
-    if dataset is None and resume and out is not None:
-        saved = own.saved_source(out)
-        recorded = saved.get("data")
-        if recorded is not None and recorded.startswith(own.ARRAYS):
-            raise ValueError(
-                f"The run in {out} trained on arrays given in Python; pass the same arrays "
-                f"to resume it. Received: dataset=None"
-            )
-        if recorded is not None:
-            if settings.get("target") is None:
-                settings["target"] = saved.get("target")
-            return recorded
-    return None
 
 
 def _train(model, dataset, *, out, resume, overwrite, callbacks, plots, verbose, **settings):

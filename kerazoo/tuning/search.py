@@ -316,16 +316,16 @@ def tune(
         result.best_hyperparameters, result.metrics["test_accuracy"]
         ```
     """
-    source = run.own_source(dataset, settings, out=out, resume=resume)
-    with own.registered(
+    with own.call(
         model,
-        source if source is not None else dataset,
-        target=settings.get("target"),
+        dataset,
+        settings,
+        out=out,
+        resume=resume,
         validation_data=validation_data,
         test_data=test_data,
         fresh=True,  # each trial builds your model anew
-    ) as (model, dataset, recorded):
-        settings |= recorded
+    ) as (model, dataset):
         return _tune(
             model, dataset, out, resume, overwrite, retrain, distributed, verbose, settings
         )
