@@ -118,3 +118,36 @@ def clear_restored_initial_epoch(model) -> None:
 # fit() with JAX" shows; only `model.optimizer.variables` travel as optimizer state, which is
 # why a model with two optimizers shows Keras `backend_steps.step_optimizer(...)`; and a
 # sublayer's `losses` are empty after the stateless call (the model's `losses` hold them).
+
+
+def configure_patient_coordination(heartbeat_seconds: int) -> None:
+    """Sets up TensorFlow's coordination service for MultiWorkerMirroredStrategy as the
+    strategy itself would (tensorflow 2.21 `CollectiveAllReduceExtended`), with a longer
+    heartbeat timeout.
+
+    The strategy configures the service only when none is configured yet, and with the
+    default heartbeat timeout (10 s): a worker starved of CPU for that long on a busy
+    2-core machine is declared dead and both workers abort ("heartbeat timeout"). Neither
+    the strategy nor `tf.config` exposes the timeout; `context.configure_coordination_service`
+    and `multi_worker_util.coordination_leader` are private (checked against TF 2.21.0).
+    Call it before the strategy is created.
+    """
+    import tensorflow as tf
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    if context.context().coordination_service is not None:
+        return
+    cluster_spec = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
+    jobs = [
+        coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster_spec.num_tasks(job))
+        for job in ("chief", "worker")
+        if job in cluster_spec.jobs
+    ]
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(cluster_spec),
+        heartbeat_timeout_in_ms=heartbeat_seconds * 1000,
+        coordinated_jobs=jobs,
+    )

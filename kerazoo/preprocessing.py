@@ -61,6 +61,12 @@ def describe(info, *, image_dtype: str = "uint8") -> dict | None:
     kind = input_kind(info)
     if kind not in _TAKES or (kind == "image" and image_dtype != "uint8"):
         return None
+    # Data given already prepared (token ids without a vocabulary, a series or table
+    # without its statistics) is what the saved model takes, as the network does.
+    if kind == "text" and getattr(info, "vocabulary", None) is None:
+        return None
+    if kind in ("table", "series") and getattr(info, "mean", None) is None:
+        return None
     shape = tuple(info.input_shape)
     facts = {
         "channels": shape[-1],

@@ -286,6 +286,10 @@ def _multiworker():
     read_tf_config()
     if not _MULTIWORKER:
         wait_for_peers()  # bounded (KERAZOO_PEER_TIMEOUT); TensorFlow's own wait has no limit
+        from kerazoo import _private_api
+
+        # A worker starved of CPU for 10 s (TensorFlow's default) is not a dead worker.
+        _private_api.configure_patient_coordination(heartbeat_seconds=300)
         _MULTIWORKER.append(_tf().distribute.MultiWorkerMirroredStrategy())
     return _MULTIWORKER[0]
 
