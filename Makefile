@@ -48,7 +48,7 @@ $(BACKENDS_STAMP): $(STAMP)
 	@touch $(BACKENDS_STAMP)
 
 # Two pytest workers, one per core of the reference machine (measured from a clean clone on
-# 2 cores: 19m30s with the course and the hostile-file corpus); a test file stays on one
+# 2 cores: 25m54s with the course, the kill-point matrix and the JAX/torch battery); a test file stays on one
 # worker so its module fixtures are built once.
 PYTEST_WORKERS ?= 2
 test: setup $(BACKENDS_STAMP)
