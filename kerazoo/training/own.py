@@ -108,8 +108,9 @@ def _register_data(data, *, target, validation_data, test_data, image_size) -> s
             )
         return cache[key]
 
-    splits, info = reader(0, 0.1, {})  # read now: a bad source is answered before any write
-    cache.clear()  # the run reads it again with its own seed and split
+    # Read now: a bad source is answered before any write. Kept: a run with the default
+    # seed and split (the key) uses this read instead of reading the files again.
+    splits, info = reader(0, 0.1, {})
     name = _free_name(info.name, datasets.list_datasets(), "data")
     datasets.register_dataset(
         name,
