@@ -9,14 +9,16 @@ STAMP := $(VENV)/.installed
 BACKENDS_STAMP := $(VENV)/.backends
 # graphviz: `dot` for diagrams; the rest are real datasets read offline.
 APT_PACKAGES := graphviz dataset-fashion-mnist fortunes-min fortunes fortunes-de fortunes-es fortunes-it
+# `make test` only: a real headless browser for the page of `kerazoo serve` (tests/serve).
+TEST_APT_PACKAGES := chromium chromium-driver
 
-.PHONY: setup system demo test lint format catalog clean
+.PHONY: setup system test-system demo serve test lint format catalog clean
 
 setup: system $(STAMP)
 
-system:
+system test-system:
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(APT_PACKAGES) $(if $(filter test-system,$@),$(TEST_APT_PACKAGES)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
@@ -38,6 +40,13 @@ $(STAMP): setup.cfg pyproject.toml
 demo: setup
 	$(BIN)/kerazoo train mnist_cnn --epochs 5 --out runs/demo --overwrite
 
+# The demo run behind TF Serving's REST API and a page to draw digits on:
+# http://127.0.0.1:8500/ (`make demo` first; PORT=... to change the port).
+PORT ?= 8500
+serve: setup
+	@test -f runs/demo/model.keras || { echo "runs/demo has no model yet: run \`make demo\` first"; exit 2; }
+	$(BIN)/kerazoo serve runs/demo --port $(PORT)
+
 # `make test` also installs Keras's JAX and torch backends (setup.cfg's `backends` extra:
 # jax/jaxlib 0.10.2 and torch 2.13.0, CPU builds, about 1 GB), so tests/backends runs the
 # model battery and `kerazoo train` on them. torch is pinned exactly (torch==2.13.0): pip
@@ -51,7 +60,7 @@ $(BACKENDS_STAMP): $(STAMP)
 # 2 cores: 25m54s with the course, the kill-point matrix and the JAX/torch battery); a test file stays on one
 # worker so its module fixtures are built once.
 PYTEST_WORKERS ?= 2
-test: setup $(BACKENDS_STAMP)
+test: setup test-system $(BACKENDS_STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup

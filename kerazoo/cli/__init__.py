@@ -9,6 +9,7 @@
     tuning.py    tune
     deploy.py    export, launch
     course.py    lesson
+    serve.py     serve (kerazoo.serve: the API and the page)
     backend.py   --backend: the Keras backend, chosen before Keras is imported
 
 `--help`, `list` and `info` never import Keras or TensorFlow (they read the catalogue),

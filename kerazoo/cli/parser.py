@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from kerazoo import __version__, config
-from kerazoo.cli import backend, course, deploy, models, training, tuning
+from kerazoo.cli import backend, course, deploy, models, serve, training, tuning
 from kerazoo.launch import MODES
 
 
@@ -225,6 +225,45 @@ def _add_runs(sub) -> None:
     p.set_defaults(func=training.run_predict)
 
 
+def _positive_int(value: str) -> int:
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
+
+
+def _add_serve(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve a model: TF Serving's REST API and a page to draw, type or generate",
+        description="Serve MODEL (a run folder, a .keras file or a preset NAME:WEIGHTS) on "
+        'HOST:PORT: POST /v1/models/NAME:predict with {"instances": [...]} (TF Serving\'s '
+        "REST shape; raw inputs: uint8 images, strings), GET /v1/models/NAME[/metadata], and "
+        "a page at / (draw a digit, type a sentence, generate samples, see the forecast). "
+        "Requests arriving together are batched into one model call.",
+        epilog="Example: kerazoo serve runs/demo, then open http://127.0.0.1:8500/",
+    )
+    p.add_argument("model", help="run folder, .keras file, or a preset NAME:WEIGHTS")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: all)",
+    )
+    p.add_argument("--port", type=int, default=8500, help="TCP port (default 8500)")
+    p.add_argument(
+        "--max-batch",
+        type=_positive_int,
+        default=64,
+        help="most inputs per model call when batching requests (default 64; 1: no batching)",
+    )
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=2.0,
+        help="how long a request waits for others to join its batch (default 2)",
+    )
+    p.set_defaults(func=serve.run_serve)
+
+
 def _add_lesson(sub) -> None:
     p = sub.add_parser(
         "lesson",
@@ -256,4 +295,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_launch(sub)
     _add_runs(sub)
     _add_lesson(sub)
+    _add_serve(sub)
     return parser
