@@ -28,8 +28,9 @@ def test_the_issue_s_presets_are_shipped_within_the_size_budget():
     assert {"fashion_cnn:fashion_mnist", "vae:mnist", "dcgan:mnist"} <= set(KEYS)
     assert any(c["dataset"] == "fortunes_lang" for c in CARDS)
     assert any(c["dataset"] == "sunspots" for c in CARDS)
-    # The wheel stays small: every weight file together at most ~6 MB.
-    assert sum(c["bytes"] for c in CARDS) <= 6_000_000
+    # The wheel stays small: every weight file together at most ~7 MB (5.9 MB until the
+    # VAE's Dense layer before the code grew from 16 to 128 units: 0.3 -> 1.0 MB).
+    assert sum(c["bytes"] for c in CARDS) <= 7_000_000
     shipped = {p.name for p in pretrained.PRESETS_DIR.glob("*.weights.h5")}
     assert shipped == {c["file"] for c in CARDS}  # no stray or missing files
     for card in CARDS:

@@ -136,8 +136,15 @@ def report(lesson: Lesson, runs: dict) -> None:
         ylabel="test accuracy (%)",
     )
     ax_p.grid(alpha=0.3)
+    # Room under the points for the legend, beside them for their labels.
+    accuracies = [100 * runs[n]["test_accuracy"] for n in names]
+    low, high = min(accuracies), max(accuracies)
+    span = max(high - low, 2.0)
+    ax_p.set_ylim(low - 0.75 * span, high + 0.15 * span)
+    ax_p.margins(x=0.2)
     ax_p.legend(fontsize=8, loc="lower right")
-    ax_s.invert_yaxis()
+    # A free row under the bars holds the note.
+    ax_s.set_ylim(len(names) + 0.3, -0.6)
     ax_s.set(title="Seconds to train (2 CPU cores)", xlabel="seconds of the run")
     ax_s.set_xlim(0, 1.25 * max(runs[n]["seconds"] for n in names))
     ax_s.grid(axis="x", alpha=0.3)
@@ -145,7 +152,8 @@ def report(lesson: Lesson, runs: dict) -> None:
         title="Validation accuracy per epoch", xlabel="epoch", ylabel="validation accuracy (%)"
     )
     ax_c.grid(alpha=0.3)
-    ax_c.legend(fontsize=8, loc="lower right")
+    # Beside the panel: the curves may run anywhere from 10% to 100%.
+    ax_c.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax_c.xaxis.get_major_locator().set_params(integer=True)
     r0 = runs[names[0]]
     note(

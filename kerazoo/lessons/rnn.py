@@ -241,6 +241,43 @@ def measure_gradients(lesson: Lesson, runs: dict, length: int) -> dict:
 
 
 # %%
+def keep_clear(fig, ax, *, above=(), below=()) -> None:
+    """Widens `ax`'s log y-range until the curves pass under each box in `above` (a note or
+    legend in an upper corner) and over each box in `below` (one in a lower corner).
+
+    Measured on the drawn figure, so it holds for any curves and font size; repeated
+    because each widening moves the curves under the other boxes, and the constrained
+    layout resizes the axes.
+    """
+    to_data = ax.transAxes + ax.transData.inverted()
+    for _ in range(6):
+        fig.canvas.draw()
+        changed = False
+        for box, on_top in [(b, True) for b in above] + [(b, False) for b in below]:
+            frame = box.get_window_extent().transformed(ax.transAxes.inverted())
+            x0, x1 = (to_data.transform((f, 0.5))[0] for f in (frame.x0, frame.x1))
+            ys = [
+                y
+                for line in ax.get_lines()
+                for x, y in zip(*line.get_data(), strict=True)
+                if x0 <= x <= x1 and y > 0
+            ]
+            if not ys:
+                continue
+            low, high = np.log10(ax.get_ylim())
+            if on_top:  # the highest point under the box stays below its lower edge
+                edge, peak = max(frame.y0 - 0.03, 0.1), np.log10(max(ys))
+                if (peak - low) / (high - low) > edge:
+                    high, changed = low + (peak - low) / edge, True
+            else:  # the lowest point over the box stays above its upper edge
+                edge, dip = min(frame.y1 + 0.03, 0.9), np.log10(min(ys))
+                if (dip - low) / (high - low) < edge:
+                    low, changed = (dip - edge * high) / (1 - edge), True
+            ax.set_ylim(10**low, 10**high)
+        if not changed:
+            return
+
+
 def draw(lesson: Lesson, runs: dict, grads: dict, length: int) -> None:
     fig, (ax_g, ax_a) = lesson.figure(15, 5.2, ncols=2)
     steps = np.arange(1, length + 1)
@@ -250,7 +287,6 @@ def draw(lesson: Lesson, runs: dict, grads: dict, length: int) -> None:
         ax_g.plot(steps, trained, color=COLORS[i], lw=2, label=f"{label}, trained")
         ax_g.plot(steps, untrained, color=COLORS[i], lw=1.2, ls="--", label=f"{label}, untrained")
     ax_g.set_yscale("log")
-    ax_g.set_ylim(top=10.0)  # room for the note above the curves
     ax_g.set(
         title="Gradient reaching each time step (loss after the last step)",
         xlabel="time step t (other quotations' words from step 6 to the end)",
@@ -285,8 +321,12 @@ def draw(lesson: Lesson, runs: dict, grads: dict, length: int) -> None:
     )
     ax_a.set_ylim(0, 100)
     ax_a.grid(alpha=0.3)
-    ax_a.legend(fontsize=8, loc="lower right")
+    # Beside the panel: the curves may run anywhere from chance to 100%.
+    ax_a.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax_a.xaxis.get_major_locator().set_params(integer=True)
+    # Last, once the layout is final: the note sits over the curves' top left and the legend
+    # under their bottom right; widen the log axis until both clear the curves.
+    keep_clear(fig, ax_g, above=[ax_g.texts[-1]], below=[ax_g.get_legend()])
     lesson.save(
         fig,
         "vanishing_gradient.png",

@@ -7,10 +7,11 @@ from conftest import check_pictures, lesson_fixture
 vae_gan = lesson_fixture("vae_gan")
 mlp_project = lesson_fixture("mlp_project")
 
-# Quick mode trains a half-width VAE for 6 epochs at Adam 2e-3 (measured with seeds 0 and 1:
-# 39.3% and 40.5% of reconstructions keep their class, test loss 169.1 and 170.0; 50 epochs:
-# docs/results.md).
-QUICK_SAME_CLASS = 0.3
+# Quick mode trains a half-width VAE for 6 epochs at Adam 2e-3 (seed 0: 46.1% of
+# reconstructions keep their class, test loss 167.5; with the 16-unit layer before the code
+# it had 39.3% and 40.5% with seeds 0 and 1, loss 169.1 and 170.0; 30 and 50 epochs:
+# docs/course/vae_gan.md, docs/results.md).
+QUICK_SAME_CLASS = 0.4
 QUICK_VAE_LOSS = 180.0
 
 
@@ -19,8 +20,8 @@ def test_vae_gan(vae_gan):
     out, results = vae_gan
     n = results["numbers"]
     check_pictures(out, results, ["vae_reconstructions.png", "vae_latent.png", "gan_epochs.png"])
-    # The VAE rebuilds digits as themselves, not as a few shared prototypes: most test
-    # reconstructions have their input's class (measured in quick mode: 39-41%).
+    # The VAE rebuilds digits as themselves, not as a few shared prototypes: many test
+    # reconstructions have their input's class (measured in quick mode: 46%; 10% by chance).
     assert n["reconstruction_same_class"] > QUICK_SAME_CLASS
     assert n["input_same_class"] > 0.85
     assert n["vae_test_loss"] < QUICK_VAE_LOSS
