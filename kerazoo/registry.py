@@ -79,6 +79,9 @@ class ModelSpec:
         inputs: the factory arguments a dataset decides, e.g. `("input_shape",
             "num_classes")`, `("vocab_size", "sequence_length", "num_classes")`.
         metrics: the metric names, besides the loss, the compiled model reports.
+        recipe: training settings `kerazoo.train(name)` uses where the caller gives none
+            (e.g. fashion_cnn's `{"epochs": 6, "lr_schedule": "cosine"}`); `{}` for the
+            run defaults.
     """
 
     name: str
@@ -94,6 +97,7 @@ class ModelSpec:
     fixed: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    recipe: dict = dataclasses.field(default_factory=dict)
 
     @property
     def builtin(self) -> bool:
@@ -132,6 +136,7 @@ class ModelInfo:
         datasets: dataset names the model fits, the first being its default.
         inputs: the factory arguments a dataset decides (see `ModelSpec.inputs`).
         metrics: metric names, besides the loss, the compiled model reports.
+        recipe: training settings a run of the model uses unless given (`ModelSpec.recipe`).
     """
 
     name: str
@@ -146,6 +151,7 @@ class ModelInfo:
     datasets: tuple[str, ...]
     inputs: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    recipe: dict = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -166,6 +172,7 @@ def register_model(
     fixed: tuple[str, ...] | list[str] = (),
     inputs: tuple[str, ...] | list[str] | None = None,
     metrics: tuple[str, ...] | list[str] | None = None,
+    recipe: dict | None = None,
 ):
     """Adds a model to the zoo: a builder function, or a preset of arguments for one.
 
@@ -211,6 +218,10 @@ def register_model(
             base's, else the task's usual ones (`DEFAULT_INPUTS`).
         metrics: metric names, besides the loss, the compiled model reports (offered as
             tuning objectives); by default the base's, else none.
+        recipe: training settings a run of this model uses unless the caller gives them:
+            any of `RECIPE_SETTINGS` (`epochs`, `batch_size`, `optimizer`,
+            `learning_rate`, `lr_schedule`, `patience`), e.g. `{"epochs": 6,
+            "lr_schedule": "cosine"}`. Checked as the run's settings are.
 
     Returns:
         The entry function: in the decorator form the builder itself, wrapped so that an
@@ -242,6 +253,7 @@ def register_model(
         "tiny": dict(tiny or {}),
         "inputs": inputs,
         "metrics": metrics,
+        "recipe": _check_recipe(recipe),
     }
     if base is not None:
         if fn is not None:
@@ -286,6 +298,27 @@ def register_model(
         return entry
 
     return decorator(fn) if fn is not None else decorator
+
+
+# The run settings a model's recipe may set (kerazoo.config.RunConfig fields): how long and
+# how it trains, never what data or where the run goes.
+RECIPE_SETTINGS = ("epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule", "patience")
+
+
+def _check_recipe(recipe) -> dict:
+    if recipe is None:
+        return {}
+    if not isinstance(recipe, dict):
+        raise ValueError(
+            f"recipe must be a dict of run settings. Received: recipe={recipe!r}"
+        )
+    unknown = sorted(set(recipe) - set(RECIPE_SETTINGS))
+    if unknown:
+        raise ValueError(
+            f"recipe settings must be among {RECIPE_SETTINGS}. Received: "
+            f"recipe={{{unknown[0]!r}: {recipe[unknown[0]]!r}}}"
+        )
+    return dict(recipe)
 
 
 def _add(name: str, entry: Callable, *, family, task, inputs, metrics, **facts) -> None:
@@ -689,6 +722,7 @@ def describe_built_model(spec: ModelSpec, model) -> dict:
         "datasets": list(spec.datasets),
         "inputs": list(spec.inputs),
         "metrics": list(spec.metrics),
+        "recipe": dict(spec.recipe),
     }
 
 
@@ -709,6 +743,7 @@ def _info_from_entry(entry: dict) -> ModelInfo:
         datasets=tuple(entry["datasets"]),
         inputs=tuple(entry.get("inputs", ())),
         metrics=tuple(entry.get("metrics", ())),
+        recipe=dict(entry.get("recipe", {})),
     )
 
 

@@ -215,6 +215,8 @@ def test_registering_a_name_twice_is_an_error(scratch_registry):
         ({"name": "Bad-Name"}, r"snake_case.*Received: name='Bad-Name'"),
         ({"task": "dreaming"}, r"Received: task='dreaming'"),
         ({"family": ""}, r"Received: family=''"),
+        ({"recipe": {"dataset": "mnist"}}, r"among .*epochs.*Received: recipe=\{'dataset'"),
+        ({"recipe": [("epochs", 3)]}, r"recipe must be a dict.*Received: recipe=\["),
     ],
 )
 def test_registration_is_validated(scratch_registry, kwargs, match):

@@ -95,6 +95,7 @@ def run_info(args) -> int:
         ("classes", "-" if info.num_classes is None else str(info.num_classes)),
         ("parameters", f"{info.params:,}"),
         ("datasets", ", ".join(info.datasets) or "-"),
+        ("trains with", ", ".join(f"{k}={v}" for k, v in info.recipe.items()) or "-"),
     ]
     for key, value in fields:
         print(f"{key + ':':14}{value}")

@@ -377,6 +377,7 @@ fashion_cnn = register_model(
     reference="Xiao, Rasul & Vollgraf 2017, 'Fashion-MNIST'; Ioffe & Szegedy 2015",
     datasets=("fashion_mnist",),
     tiny={"filters": (4, 8), "dense_units": (16,)},
+    recipe={"epochs": 6, "lr_schedule": "cosine"},
 )
 
 # AlexNet's recipe shrunk to 28x28 (or 32x32) images: a large, strided first kernel that

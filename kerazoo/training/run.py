@@ -182,6 +182,7 @@ def plan(
     """
     registry.model_info(model)  # an unknown name is reported first, with close matches
     config = settings_table.make(RunConfig, model, {"dataset": dataset, **settings})
+    recipe = {k: v for k, v in registry.get_spec(model).recipe.items() if k not in settings}
     run_dir = Path(out if out is not None else Path("runs") / model)
     saved = read_saved(
         run_dir, RunConfig, marker="config.json", noun="run", resume=resume, overwrite=overwrite
@@ -189,6 +190,10 @@ def plan(
     if saved is not None:
         check_unchanged(saved, config)  # a dataset not named is the saved one
         config = saved
+    elif recipe:
+        # The model's own training recipe, for the settings the caller left out. Not on
+        # resume: the saved settings stand (an older run of the same model may predate it).
+        config = settings_table.make(RunConfig, model, {"dataset": dataset, **recipe, **settings})
     config.dataset = config.dataset or default_dataset(model)
     _check_run(config)
     return config, run_dir, saved

@@ -205,6 +205,23 @@ def test_resume_without_the_dataset_continues_on_the_saved_one(tmp_path):
         run.plan("mnist_cnn", "mnist", out=tmp_path, resume=True)
 
 
+def test_a_models_recipe_fills_the_settings_the_caller_left_out(tmp_path):
+    # fashion_cnn trains 6 epochs on a cosine schedule unless told otherwise (bench/README.md:
+    # its time to 92% on Fashion-MNIST); what the caller gives wins, setting by setting.
+    config, _, _ = run.plan("fashion_cnn", out=tmp_path / "a")
+    assert (config.epochs, config.lr_schedule) == (6, "cosine")
+    assert kerazoo.model_info("fashion_cnn").recipe == {"epochs": 6, "lr_schedule": "cosine"}
+    config, _, _ = run.plan("fashion_cnn", out=tmp_path / "b", epochs=3)
+    assert (config.epochs, config.lr_schedule) == (3, "cosine")
+    config, _, _ = run.plan("mnist_cnn", out=tmp_path / "c")
+    assert (config.epochs, config.lr_schedule) == (run.DEFAULT_EPOCHS, "constant")
+    # A run folder saved before the recipe resumes with its own settings, not refused.
+    old = run.RunConfig(model="fashion_cnn", dataset="fashion_mnist", epochs=10)
+    (tmp_path / "config.json").write_text(json.dumps(old.to_json()))
+    config, _, _ = run.plan("fashion_cnn", out=tmp_path, resume=True)
+    assert (config.epochs, config.lr_schedule) == (10, "constant")
+
+
 def test_a_schedule_the_gan_cannot_follow_is_refused_not_ignored(tmp_path):
     with pytest.raises(ValueError, match="steps its own optimizers.*Received: lr_schedule"):
         kerazoo.train("dcgan", lr_schedule="cosine", out=tmp_path / "run", verbose=0)
