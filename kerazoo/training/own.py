@@ -177,6 +177,9 @@ def _register_model(model, dataset: str, *, fresh: bool) -> str:
         )
 
     name = _free_name(model.name, registry.list_models(), "my_model")
+    # A built model keeps the policy its layers were made with (a clone copies it too), so a
+    # run's `precision` cannot change it: the run checks this (training.run._check_run).
+    build.dtype_policy = model.dtype_policy.name
     build.__name__ = name
     build.__module__ = "__main__"  # the user's code, not one of the zoo's own models
     registry.register_model(

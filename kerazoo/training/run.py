@@ -142,6 +142,15 @@ def _check_run(config: RunConfig) -> None:
                 f"Give {arg} as train's own argument ({arg}=..., {flag} on the command line), "
                 f"not as a model override. Received: {arg}={config.overrides[arg]!r}"
             )
+    own_policy = getattr(registry.get_spec(config.model).fn, "dtype_policy", None)
+    given = config.given()
+    if own_policy is not None and given.get("precision", "auto") not in ("auto", own_policy):
+        raise ValueError(
+            f"precision sets the dtype policy the zoo builds its models under; your own "
+            f"model computes in the policy its layers were built with ({own_policy}). Build "
+            f"it under keras.config.set_dtype_policy({config.precision!r}), or leave "
+            f"precision out. Received: precision={config.precision!r}"
+        )
     task = tasks.get_task(info.task)
     if config.lr_schedule != "constant" and not task.lr_schedule:
         raise ValueError(

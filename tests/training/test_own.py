@@ -121,6 +121,41 @@ def test_resume_of_an_arrays_run_checks_the_arrays(tmp_path):
         kerazoo.train(net, (x[:200], y[:200]), out=tmp_path / "run", resume=True, epochs=1)
 
 
+def test_a_precision_your_own_model_was_not_built_with_is_refused_not_ignored(tmp_path):
+    x, y = realdata.mnist_digits(300)
+    net = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")],
+        name="f32_net",
+    )
+    with pytest.raises(ValueError, match=r"built with \(float32\).*set_dtype_policy"):
+        kerazoo.train(net, (x, y), out=tmp_path / "run", precision="mixed_bfloat16", verbose=0)
+    assert not (tmp_path / "run").exists()
+    # Built under the policy, it trains under it, and metrics.json says so.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(10, "softmax", dtype="float32"),
+            ],
+            name="bf16_net",
+        )
+    finally:
+        keras.config.set_dtype_policy(previous)
+    result = kerazoo.train(
+        mixed,
+        (x, y),
+        out=tmp_path / "ok",
+        precision="mixed_bfloat16",
+        epochs=1,
+        verbose=0,
+        plots=False,
+    )
+    assert result.metrics["precision"] == "mixed_bfloat16"
+
+
 def test_your_own_model_tunes_on_your_own_data(tmp_path):
     x, y = realdata.mnist_digits(400)
     net = keras.Sequential(
