@@ -112,6 +112,7 @@ class Config:
     seed: int
     max_examples: int | None
     out: Path
+    precision: str = "float32"
 
 
 def load_1m() -> float:
@@ -173,6 +174,7 @@ def run_kerazoo(cfg: Config, epochs: int, max_examples: int | None, tag: str) ->
         verbose=0,
         plots=False,
         max_examples=max_examples,
+        precision=cfg.precision,
         callbacks=[timer],
     )
     call_seconds = time.perf_counter() - start
@@ -206,7 +208,13 @@ def run_plain_fit(cfg: Config, data: Arrays, epochs: int) -> dict[str, Any]:
     import kerazoo
 
     keras.utils.set_random_seed(cfg.seed)
-    model = kerazoo.create_model(MODEL)
+    # The policy around the model's creation only, as kerazoo.train(precision=...) sets it.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(cfg.precision)
+    try:
+        model = kerazoo.create_model(MODEL)
+    finally:
+        keras.config.set_dtype_policy(previous)
     timer = fit_timer()
     start = time.perf_counter()
     model.fit(
@@ -605,7 +613,8 @@ def markdown_table(rows: dict[str, list[dict]], cfg: Config) -> str:
     lines.append("")
     lines.append(
         f"{MODEL} on {cfg.dataset} ({first['n_train']:,} train / {first['n_val']:,} validation), "
-        f"{cfg.epochs} epochs, batch {cfg.batch_size}, seed {cfg.seed}; median of {n_runs} "
+        f"{cfg.epochs} epochs, batch {cfg.batch_size}, seed {cfg.seed}, Keras precision "
+        f"{cfg.precision}; median of {n_runs} "
         f"run(s), order rotated per repeat; {versions()}; {os.cpu_count()} CPU cores. "
         "samples/s: n_train * epochs / seconds (kerazoo.train: its metrics.json `seconds`; "
         "plain fit: around `fit`; PyTorch: around the loop); fit-loop: on_train_begin to "
@@ -633,6 +642,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each peer; median reported")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default="float32",
+        help="dtype policy of both Keras peers (PyTorch stays float32)",
+    )
     parser.add_argument(
         "--max-examples", type=int, default=None, help="use only the first N of each split"
     )
@@ -676,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             max_examples=args.max_examples,
             out=args.out or Path(tmp),
+            precision=args.precision,
         )
         data = load_data(cfg)
         if args.callbacks_breakdown:
