@@ -29,11 +29,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _child import run_child
 
 MODELS = {
     "mnist_cnn": "mnist_sample",
@@ -97,35 +97,10 @@ def child(args: argparse.Namespace) -> int:
 def run_cell(model: str, backend: str, precision: str, args: argparse.Namespace) -> dict:
     """A fresh process for one cell; its JSON line, or the reason it failed."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        "--model",
-        model,
-        "--precision",
-        precision,
-        "--epochs",
-        str(args.epochs),
-        "--max-examples",
-        str(args.max_examples),
-        "--batch-size",
-        str(args.batch_size),
-    ]
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {
-            "model": model,
-            "backend": backend,
-            "precision": precision,
-            "error": tail[:300],
-        }
-    record = json.loads(lines[-1])
-    record["process_s"] = round(time.perf_counter() - start, 1)
-    return record
+    flags = ["--child", "--model", model, "--precision", precision, "--epochs", str(args.epochs)]
+    flags += ["--max-examples", str(args.max_examples), "--batch-size", str(args.batch_size)]
+    key = {"model": model, "backend": backend, "precision": precision}
+    return run_child(str(Path(__file__).resolve()), flags, env, key)
 
 
 def table(records: list[dict], args: argparse.Namespace) -> str:

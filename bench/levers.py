@@ -35,10 +35,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _child import run_child
 
 LEVERS = {
     "baseline": {},
@@ -123,23 +123,9 @@ def child(lever: str, args: argparse.Namespace) -> int:
 
 def run_lever(lever: str, args: argparse.Namespace) -> dict:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **LEVERS[lever].get("env", {}))
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        lever,
-        "--max-examples",
-        str(args.max_examples),
-        "--epochs",
-        str(args.epochs),
-    ]
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"lever": lever, "error": tail[:300]}
-    return json.loads(lines[-1]) | {"process_s": round(time.perf_counter() - start, 1)}
+    flags = ["--child", lever, "--max-examples", str(args.max_examples)]
+    flags += ["--epochs", str(args.epochs)]
+    return run_child(str(Path(__file__).resolve()), flags, env, {"lever": lever})
 
 
 def main(argv: list[str] | None = None) -> int:
