@@ -50,6 +50,7 @@ KERAZOO_COMMANDS = (
     "evaluate",
     "predict",
     "lesson",
+    "serve",
 )
 MODES = ("train", "tune")
 ORACLE_IP = "127.0.0.1"

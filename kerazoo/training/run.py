@@ -142,7 +142,9 @@ def _check_run(config: RunConfig) -> None:
                 f"Give {arg} as train's own argument ({arg}=..., {flag} on the command line), "
                 f"not as a model override. Received: {arg}={config.overrides[arg]!r}"
             )
-    own_policy = getattr(registry.get_spec(config.model).fn, "dtype_policy", None)
+    own_policy = None
+    if info.family == "user":  # already registered: get_spec imports nothing
+        own_policy = getattr(registry.get_spec(config.model).fn, "dtype_policy", None)
     given = config.given()
     if own_policy is not None and given.get("precision", "auto") not in ("auto", own_policy):
         raise ValueError(
@@ -189,9 +191,11 @@ def plan(
     Raises:
         ValueError: as `train` does for bad input.
     """
-    registry.model_info(model)  # an unknown name is reported first, with close matches
+    # An unknown name is reported first, with close matches; a built-in model's facts (its
+    # recipe too) come from the catalogue, without importing Keras.
+    info = registry.model_info(model)
     config = settings_table.make(RunConfig, model, {"dataset": dataset, **settings})
-    recipe = {k: v for k, v in registry.get_spec(model).recipe.items() if k not in settings}
+    recipe = {k: v for k, v in info.recipe.items() if k not in settings}
     run_dir = Path(out if out is not None else Path("runs") / model)
     saved = read_saved(
         run_dir, RunConfig, marker="config.json", noun="run", resume=resume, overwrite=overwrite
