@@ -309,9 +309,7 @@ def _check_recipe(recipe) -> dict:
     if recipe is None:
         return {}
     if not isinstance(recipe, dict):
-        raise ValueError(
-            f"recipe must be a dict of run settings. Received: recipe={recipe!r}"
-        )
+        raise ValueError(f"recipe must be a dict of run settings. Received: recipe={recipe!r}")
     unknown = sorted(set(recipe) - set(RECIPE_SETTINGS))
     if unknown:
         raise ValueError(
