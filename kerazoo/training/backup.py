@@ -37,6 +37,7 @@ import io
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import keras
@@ -200,7 +201,25 @@ class RunBackup(keras.callbacks.Callback):
         model = self.model
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)  # its variables, to load into
-        model.load_weights(self.state_dir / WEIGHTS)
+        try:
+            # Keras warns about each part it cannot match before it raises; the one line
+            # below says it instead (warnings of a load that succeeds are passed on).
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.load_weights(self.state_dir / WEIGHTS)
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        except ValueError as e:
+            # The run's settings build a model whose layers differ from the saved ones: the
+            # model's defaults changed since the run started (e.g. the vae's code went from
+            # 2 to 16 dimensions after kerazoo 0.1.0). Keras's message names the layer.
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(
+                f"The unfinished run's saved weights ({self.state_dir}) do not fit the model "
+                "built from its settings today: the model's defaults changed since the run "
+                "started. Finish it with the kerazoo version that started it, or start it "
+                f"again with --overwrite (overwrite=True). Received: {first}"
+            ) from None
         private.set_restored_initial_epoch(model, state["epoch"])
         saved = state.get("callbacks", [])
         for callback, values in zip(self._stateful(), saved, strict=False):

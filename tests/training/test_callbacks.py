@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -325,3 +326,22 @@ def test_the_checkpoint_replaces_model_keras_whole(tmp_path, digits):
     model = kerazoo.load_model(tmp_path / "model.keras")
     (x, y), _ = digits
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.25  # chance: 0.1
+
+
+def test_a_resume_whose_weights_no_longer_fit_the_model_is_one_clear_error(tmp_path, digits):
+    # As when a model's default changes between the kill and the resume (the vae's code:
+    # 2 dimensions in kerazoo 0.1.0, 16 now): the same run folder, a model of other shape.
+    with pytest.raises(RuntimeError, match="interrupted at epoch 1"):
+        _fit(_model(), digits, default_callbacks(tmp_path, extra=[_Interrupt(at=1)]), epochs=3)
+    keras.utils.set_random_seed(0)
+    wider = kerazoo.create_model("mlp", hidden_units=(24,))
+    wider.compile("sgd", "sparse_categorical_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"do not fit the model .*--overwrite.*Received: "):
+            _fit(wider, digits, default_callbacks(tmp_path), epochs=3)
+    # One message, not Keras's warning per layer before it.
+    assert not [w for w in caught if "Skipping" in str(w.message)], caught
+    # Nothing of the interrupted run was lost: its committed epoch is still there.
+    assert RunBackup(tmp_path / "backup").committed_epochs == 1
+    assert [int(r["epoch"]) for r in _rows(tmp_path / "history.csv")] == [0]
