@@ -238,6 +238,31 @@ def compute_gradients(loss_fn: Callable, variables: Sequence) -> tuple:
     raise _unsupported(backend)
 
 
+def apply_gradients(optimizer, grads: Sequence, variables: Sequence) -> None:
+    """`optimizer.apply_gradients(zip(grads, variables))`, inside a `@custom_step` on every
+    backend.
+
+    On JAX, a `LossScaleOptimizer` (mixed_float16) is applied through its
+    `stateless_apply`: its stateful `apply` assigns its scale and the weights inside the
+    branches of an `ops.cond`, which under JAX's tracing leaks the branches' values
+    (`UnexpectedTracerError`); the stateless form returns them instead, and they are
+    assigned here, into the step's state.
+    """
+    variables = list(variables)
+    if keras.backend.backend() == "jax" and isinstance(
+        optimizer, keras.optimizers.LossScaleOptimizer
+    ):
+        new_weights, new_state = optimizer.stateless_apply(
+            [v.value for v in optimizer.variables], list(grads), [v.value for v in variables]
+        )
+        for variable, value in zip(variables, new_weights, strict=True):
+            variable.assign(value)
+        for variable, value in zip(optimizer.variables, new_state, strict=True):
+            variable.assign(value)
+        return
+    optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+
 def _jax_gradients(loss_fn: Callable, variables: list) -> tuple:
     import jax
 

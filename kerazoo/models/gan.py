@@ -111,6 +111,21 @@ def _check_loss_fn(loss_fn):
     return loss_fn
 
 
+def _loss_scaled(optimizer):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{optimizer.name}_loss_scale")
+
+
+def _unscaled(optimizer, scaled_loss):
+    """The loss value before `optimizer.scale_loss` (for the loss trackers)."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return scaled_loss / ops.cast(optimizer.dynamic_scale, scaled_loss.dtype)
+    if optimizer.loss_scale_factor is not None:
+        return scaled_loss / optimizer.loss_scale_factor
+    return scaled_loss
+
+
 def _check_gan_optimizer(optimizer, name: str):
     if optimizer is None:
         # Radford et al. 2016: learning rate 0.0002 and beta_1 = 0.5 ("0.9 resulted in
@@ -195,6 +210,10 @@ class DCGAN(keras.Model):
                 "its own network's moments). Received: the same object for both"
             )
         loss_fn = _check_loss_fn(loss_fn)
+        if kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == "mixed_float16":
+            # What Keras's compile does for its one optimizer: float16 gradients underflow to
+            # zero without a loss scale, so both steps scale their loss (`train_step`).
+            d_optimizer, g_optimizer = (_loss_scaled(o) for o in (d_optimizer, g_optimizer))
         super().compile(optimizer=g_optimizer, **kwargs)
         self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
         # `model.optimizer` is what TensorBoard, learning-rate logs and step counters read:
@@ -229,6 +248,8 @@ class DCGAN(keras.Model):
     def discriminator_loss(self, real_logits, fake_logits):
         """This replica's share of the discriminator loss, mean over the GLOBAL batch of
         `loss(real -> 1) + loss(fake -> 0)` (see `backend_steps.mean_over_global_batch`)."""
+        # In float32 under a mixed policy, as Keras computes its losses.
+        real_logits, fake_logits = (ops.cast(t, "float32") for t in (real_logits, fake_logits))
         per_example = self.loss_fn.call(
             ops.ones_like(real_logits), real_logits
         ) + self.loss_fn.call(ops.zeros_like(fake_logits), fake_logits)
@@ -237,6 +258,7 @@ class DCGAN(keras.Model):
     def generator_loss(self, fake_logits):
         """This replica's share of the generator's non-saturating loss, `loss(fake -> 1)`
         averaged over the GLOBAL batch."""
+        fake_logits = ops.cast(fake_logits, "float32")
         per_example = self.loss_fn.call(ops.ones_like(fake_logits), fake_logits)
         return backend_steps.mean_over_global_batch(per_example)
 
@@ -256,12 +278,18 @@ class DCGAN(keras.Model):
         d_vars = self.discriminator.trainable_variables
 
         def d_objective():
-            return self.discriminator_loss(
-                self.discriminator(real, training=True), self.discriminator(fake, training=True)
+            # Scaled for float16 (a LossScaleOptimizer under mixed_float16; else unchanged):
+            # apply_gradients divides the gradients by the same scale.
+            return self.d_optimizer.scale_loss(
+                self.discriminator_loss(
+                    self.discriminator(real, training=True),
+                    self.discriminator(fake, training=True),
+                )
             )
 
         d_loss, d_grads = backend_steps.compute_gradients(d_objective, d_vars)
-        self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
+        d_loss = _unscaled(self.d_optimizer, d_loss)
+        backend_steps.apply_gradients(self.d_optimizer, d_grads, d_vars)
 
         # 2) Generator: make the (just updated) discriminator call fresh fakes real.
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
@@ -269,10 +297,13 @@ class DCGAN(keras.Model):
 
         def g_objective():
             fake = self.generator(z, training=True)
-            return self.generator_loss(self.discriminator(fake, training=True))
+            return self.g_optimizer.scale_loss(
+                self.generator_loss(self.discriminator(fake, training=True))
+            )
 
         g_loss, g_grads = backend_steps.compute_gradients(g_objective, g_vars)
-        self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
+        g_loss = _unscaled(self.g_optimizer, g_loss)
+        backend_steps.apply_gradients(self.g_optimizer, g_grads, g_vars)
 
         # The trackers take this replica's batch mean; keras.metrics.Mean combines replicas.
         self.d_loss_tracker.update_state(d_loss * replicas)

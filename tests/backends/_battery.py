@@ -61,6 +61,25 @@ def _one_fixed_step(name: str, model, x_step, x_pred) -> tuple[dict, np.ndarray]
     return metrics, model.predict(x_pred, verbose=0)
 
 
+def _mixed_gan_step(ref: Path) -> dict:
+    """The DCGAN's fixed step (TensorFlow's step weights) under `mixed_float16`: its
+    optimizers scale the loss (LossScaleOptimizer) and the logged losses are unscaled."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = _step_model("dcgan")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.load_weights(ref / "dcgan.step.weights.h5")
+    step, x = _step_inputs("dcgan")
+    metrics, after = _one_fixed_step("dcgan", model, step, x)
+    return {
+        "metrics": metrics,
+        "optimizers": sorted({type(model.d_optimizer).__name__, type(model.g_optimizer).__name__}),
+        "finite": bool(np.isfinite(after).all()),
+    }
+
+
 def _step_inputs(name: str):
     spec = registry.get_spec(name)
     step = real_batch(name, 16, **spec.tiny)
@@ -84,6 +103,7 @@ def reference(out: Path) -> dict:
         metrics, after = _one_fixed_step(name, model, step, x)
         np.save(out / f"{name}.step.y.npy", after)
         steps[name] = metrics
+    steps["dcgan mixed_float16"] = _mixed_gan_step(out)["metrics"]
     (out / "steps.json").write_text(json.dumps(steps))
     return {"backend": keras.backend.backend(), "models": len(NAMES)}
 
@@ -147,6 +167,12 @@ def check(ref: Path, out: Path) -> dict:
             }
         except Exception:
             failed[f"{name} step"] = traceback.format_exc()[-2000:]
+    try:
+        steps["dcgan mixed_float16"] = _mixed_gan_step(ref) | {
+            "expected": expected["dcgan mixed_float16"]
+        }
+    except Exception:
+        failed["dcgan mixed_float16 step"] = traceback.format_exc()[-2000:]
     return {"backend": keras.backend.backend(), "models": models, "steps": steps, "failed": failed}
 
 

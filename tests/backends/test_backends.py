@@ -168,6 +168,20 @@ def test_custom_steps_report_tensorflow_metrics(backend, model, results):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_dcgan_step_under_mixed_float16_scales_its_loss_on_every_backend(backend, results):
+    """Under mixed_float16 the DCGAN's two optimizers are LossScaleOptimizers (float16
+    gradients underflow without a loss scale), on JAX applied through their stateless
+    form; the step logs the unscaled losses, TensorFlow's within float16's precision."""
+    _installed(backend)
+    step = results[backend]["battery"]["steps"]["dcgan mixed_float16"]
+    assert step["optimizers"] == ["LossScaleOptimizer"] and step["finite"]
+    for name, value in step["expected"].items():
+        # ln 2 per term at the start: a scaled loss would read about 32768 times more.
+        assert 0.3 < value < 3, (name, value)
+        assert step["metrics"][name] == pytest.approx(value, rel=1e-2), name
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_train_run_on_backend_is_complete_and_resumes(backend, results):
     _installed(backend)
     run, run_dir = results[backend]["run"], results[backend]["run_dir"]

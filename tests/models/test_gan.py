@@ -50,6 +50,35 @@ def test_fit_on_real_digits_trains_both_networks():
     assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 8
 
 
+def test_under_mixed_float16_both_steps_scale_their_loss(tmp_path):
+    # float16 gradients underflow to zero without a loss scale; Keras's compile wraps its
+    # one optimizer, the DCGAN wraps both of its own (the other backends: tests/backends).
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = tiny_gan(seed=0)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    x, _ = realdata.mnist_digits(128)
+    g_before = weights(model.generator)
+    history = model.fit(x, epochs=1, batch_size=32, verbose=0).history
+    # The logged losses are unscaled: near 2 ln 2 and ln 2, not 32768 times more.
+    assert 0.5 < history["d_loss"][0] < 3 and 0.2 < history["g_loss"][0] < 3
+    assert changed(g_before, model.generator.get_weights())
+    assert float(model.d_optimizer.dynamic_scale) >= 1.0
+    model.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")
+    assert isinstance(loaded.g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_float32_steps_are_not_loss_scaled():
+    model = tiny_gan()
+    assert not isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert not isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
 def test_discriminator_learns_to_tell_real_digits_from_fakes():
     x, _ = realdata.mnist_digits(512)
     model = tiny_gan(seed=0)
