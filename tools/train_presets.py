@@ -103,7 +103,7 @@ PRESETS = (
         "vae",
         "mnist",
         "mnist_sample",
-        30,  # 10 left 2, 4 and 8 decoding as one blur (docs/course/vae_gan.md)
+        30,  # the 16-D code: 91.5% of test digits rebuilt as their class (docs/course/vae_gan.md)
         "test_loss",
         SAMPLE_WORDS + "; the metric is the test loss (reconstruction + KL, lower is better), "
         "with the sampling layer seeded (seed=0) so that it is repeatable",

@@ -227,13 +227,25 @@ def measure_gradients(lesson: Lesson, runs: dict, length: int) -> dict:
         n["grad_early_simple_orthogonal"] / n["grad_early_lstm"],
         "gradient at the deciding words: Keras's orthogonal SimpleRNN over the LSTM (trained)",
     )
+    simple = n["grad_early_simple"]
     lesson.measure(
         "lstm_over_simple_early_gradient",
-        n["grad_early_lstm"] / n["grad_early_simple"],
+        n["grad_early_lstm"] / simple if simple > 0 else None,
         "how many times more gradient reaches the deciding words in the LSTM than in the "
-        "classic SimpleRNN (trained)",
+        "classic SimpleRNN (trained)"
+        + (
+            ""
+            if simple > 0
+            else "; none: the SimpleRNN's gradient there is exactly 0 (below float32's "
+            "smallest number), so the LSTM's is infinitely larger"
+        ),
     )
     return grads
+
+
+# The log axis cannot show 0: a gradient that underflowed to exactly 0 in float32 is drawn
+# on this line instead (float32's smallest normal number), labelled as such.
+UNDERFLOW = float(np.finfo(np.float32).tiny)
 
 
 # %% [markdown]
@@ -283,9 +295,20 @@ def draw(lesson: Lesson, runs: dict, grads: dict, length: int) -> None:
     steps = np.arange(1, length + 1)
     ax_g.axvspan(0.5, DECIDING_WORDS + 0.5, color="0.85", label="deciding words (steps 1-5)")
     for i, (cell, (_, label, _own)) in enumerate(CELLS.items()):
-        trained, untrained = grads[cell]
+        trained, untrained = (np.maximum(g, UNDERFLOW) for g in grads[cell])
         ax_g.plot(steps, trained, color=COLORS[i], lw=2, label=f"{label}, trained")
         ax_g.plot(steps, untrained, color=COLORS[i], lw=1.2, ls="--", label=f"{label}, untrained")
+    if any((g == 0).any() for pair in grads.values() for g in pair):
+        ax_g.axhline(UNDERFLOW, color="0.4", ls=":", lw=1)
+        ax_g.annotate(
+            "exactly 0 (float32 underflow) on this line",
+            (length * 0.5, UNDERFLOW),
+            xytext=(0, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color="0.3",
+            ha="center",
+        )
     ax_g.set_yscale("log")
     ax_g.set(
         title="Gradient reaching each time step (loss after the last step)",

@@ -531,7 +531,7 @@ denoising_autoencoder = register_model(
 @register_model(
     family="autoencoder",
     task="reconstruction",
-    description="Variational autoencoder: conv encoder -> 2-d Gaussian code, sampled -> conv decoder.",
+    description="Variational autoencoder: conv encoder -> 16-d Gaussian code, sampled -> conv decoder.",
     reference="Kingma & Welling 2014, 'Auto-Encoding Variational Bayes'; Keras example 'Variational AutoEncoder'",
     datasets=_DATASETS,
     tiny={"filters": (4, 8), "hidden_units": (8,), "latent_dim": 2},
@@ -543,7 +543,7 @@ def vae(
     input_shape: tuple = (28, 28, 1),
     filters=(32, 64),
     hidden_units=(128,),
-    latent_dim: int = 2,
+    latent_dim: int = 16,
     activation="relu",
     kernel_initializer="glorot_uniform",
     seed: int | None = None,
@@ -557,8 +557,15 @@ def vae(
 
     The encoder gives the mean and log-variance of a Gaussian over the code; training
     samples a code from it (reparameterised) and decodes it, and minimises the summed
-    pixel binary crossentropy plus the KL divergence from N(0, I). With the default
-    `latent_dim=2` the whole code space can be drawn as a 2-D map of digits.
+    pixel binary crossentropy plus the KL divergence from N(0, I).
+
+    The code has 16 dimensions by default. `latent_dim=2` (the Keras example's size) lets
+    the whole code space be drawn as a 2-D map of digits (the `vae_gan` lesson does), but
+    two numbers cannot hold which digit an image is: measured on the 3,600-digit MNIST
+    sample, 30 epochs at batch 32 (seed 0), the 2-D code rebuilt 65% of test digits as
+    their own class (nearest training digit; 4s as 9s, 3s and 5s as 8s) at a test loss of
+    154.1 nats, the 16-D code 91.5% at 99.7 nats (the inputs themselves score 93% on this
+    check). kerazoo 0.1.0 defaulted to 2; pass `latent_dim=2` for the map.
 
     The log-variance head's bias starts at `INITIAL_LOG_VARIANCE` (-5, a code spread of
     0.08) rather than 0: started at the prior's spread, the decoder first learns to ignore

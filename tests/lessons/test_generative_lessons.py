@@ -7,12 +7,17 @@ from conftest import check_pictures, lesson_fixture
 vae_gan = lesson_fixture("vae_gan")
 mlp_project = lesson_fixture("mlp_project")
 
-# Quick mode trains a half-width VAE for 6 epochs at Adam 2e-3 (seed 0: 46.1% of
-# reconstructions keep their class, test loss 167.5; with the 16-unit layer before the code
-# it had 39.3% and 40.5% with seeds 0 and 1, loss 169.1 and 170.0; 30 and 50 epochs:
-# docs/course/vae_gan.md, docs/results.md).
-QUICK_SAME_CLASS = 0.4
-QUICK_VAE_LOSS = 180.0
+# Quick mode trains two half-width VAEs for 6 epochs at Adam 2e-3, seed 0. Measured: the
+# 16-D code (the zoo's default) rebuilt 89.1% of test digits as their own class at a test
+# loss of 114.7 nats, the 2-D code 42.3% at 167.7 (with the 16-unit layer the 2-D code had
+# 39-41%); the full mode's 30 epochs: docs/course/vae_gan.md.
+QUICK_SAME_CLASS = 0.8
+QUICK_SAME_CLASS_2D = 0.3
+QUICK_VAE_LOSS = 130.0
+QUICK_VAE_LOSS_2D = 180.0
+# The quick DCGAN (4 epochs on 2,000 digits) measured a Fréchet distance of 104 after
+# epoch 1 and 61 after epoch 4, random pixels 339 and 200 real digits 3.0.
+QUICK_GAN_FD_KEPT = 0.8
 
 
 @pytest.mark.slow
@@ -20,17 +25,24 @@ def test_vae_gan(vae_gan):
     out, results = vae_gan
     n = results["numbers"]
     check_pictures(out, results, ["vae_reconstructions.png", "vae_latent.png", "gan_epochs.png"])
-    # The VAE rebuilds digits as themselves, not as a few shared prototypes: many test
-    # reconstructions have their input's class (measured in quick mode: 46%; 10% by chance).
-    assert n["reconstruction_same_class"] > QUICK_SAME_CLASS
+    # The VAE rebuilds digits as themselves, not as a few shared prototypes: most test
+    # reconstructions have their input's class (10% by chance), close to the inputs'
+    # own score on the same check; the 2-D code keeps far fewer (it is what the map needs).
     assert n["input_same_class"] > 0.85
+    assert n["reconstruction_same_class"] > QUICK_SAME_CLASS
+    assert n["reconstruction_same_class_2d"] > QUICK_SAME_CLASS_2D
+    assert n["reconstruction_same_class"] > n["reconstruction_same_class_2d"] + 0.2
     assert n["vae_test_loss"] < QUICK_VAE_LOSS
-    assert n["vae_test_kl_loss"] > 3  # the code carries information (a collapsed one: ~0)
+    assert n["vae_test_loss_2d"] < QUICK_VAE_LOSS_2D
+    assert n["vae_test_kl_loss_2d"] > 3  # the code carries information (a collapsed one: ~0)
+    assert n["vae_test_kl_loss"] > n["vae_test_kl_loss_2d"]  # a larger code carries more
     # The 2-D code separates the classes instead of piling them at the origin.
     assert n["latent_class_centre_spread"] > 0.4
-    # The GAN's samples move from noise towards real digits over the epochs.
-    assert n["gan_distance_last_epoch"] < n["gan_distance_epoch_1"]
-    assert n["gan_distance_last_epoch"] < 0.6 * n["noise_distance"]
+    # The GAN's samples move towards real digits over the epochs (Fréchet distance in a
+    # digit classifier's features), far below random pixels and towards what real digits
+    # score.
+    assert n["real_fd"] < n["gan_fd_best"] < n["noise_fd"] / 3
+    assert n["gan_fd_last_epoch"] < QUICK_GAN_FD_KEPT * n["gan_fd_epoch_1"]
 
 
 @pytest.mark.slow

@@ -91,11 +91,12 @@ def test_dense_autoencoder_sequential_form_keeps_nested_encoder_and_decoder():
 def test_default_parameter_counts():
     # Dense: 784*128+128 + 128*32+32 | 32*128+128 + 128*784+784 (Chollet 2016 sizes).
     assert ae.dense_autoencoder(compile=False).count_params() == 209_968
-    # VAE: the Keras example's decoder (65,089); its encoder with a 128-unit Dense layer
-    # before the code (the example's 16 units: 69,076): 320 + 18,496 + 3136*128+128 + 2*258.
+    # VAE: the Keras example's layers with a 128-unit Dense layer before the code (the
+    # example: 16) and a 16-D code (the example: 2). Encoder: 320 + 18,496 + 3136*128+128 +
+    # 2*(128*16+16); decoder: the example's 65,089 with 16*3136+3136 in place of 2*3136+3136.
     model = ae.vae(compile=False)
-    assert model.encoder.count_params() == 420_868
-    assert model.decoder.count_params() == 65_089
+    assert model.encoder.count_params() == 424_480
+    assert model.decoder.count_params() == 108_993
     # Conv: the same trunk, a 16-d code, a 17*3136 projection back.
     assert ae.conv_autoencoder(compile=False).count_params() == 178_001
 
