@@ -7,8 +7,9 @@ Keras fixes its backend when it is imported, so each backend runs in its own pro
   steps) with the noise held fixed (`_battery.py reference`).
 - On JAX and on torch, at the same time: `kerazoo train mnist_cnn --backend B` is killed
   after its first epoch and finished with `--resume` (on JAX over two CPU devices with
-  `--strategy mirrored`: keras.distribution's DataParallel), and `kerazoo evaluate` scores
-  the saved model in a fresh process; then the model battery
+  `--strategy mirrored`: keras.distribution's DataParallel), `kerazoo evaluate` scores
+  the saved model in a fresh process, `kerazoo predict` classifies real digit PNGs with it
+  and `kerazoo tune` runs a two-trial search; then the model battery
   (`_battery.py check`): build, one fit step on real examples of the model's dataset,
   `.keras` save and load predicting the same, and TensorFlow's weights giving
   TensorFlow's predictions and custom-step metrics.
@@ -27,7 +28,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image as mpimg
 import pytest
+import realdata
 
 pytestmark = pytest.mark.slow
 
@@ -83,12 +86,36 @@ def _train_and_resume(backend: str, folder: Path) -> dict:
         _env(**flags),
         folder.parent,
     )
+    # Real held-out digits as PNG files, classified by the run's model on this backend.
+    x, y = realdata.mnist_digits(6, offset=4000)
+    pngs = []
+    for i in range(len(x)):
+        pngs.append(str(folder.parent / f"{backend}-digit{i}.png"))
+        mpimg.imsave(pngs[-1], x[i, :, :, 0], cmap="gray", vmin=0, vmax=1)
+    predicted = _run(
+        ["-m", "kerazoo", "predict", str(folder), *pngs, "--backend", backend],
+        _env(**flags),
+        folder.parent,
+    )
+    # A two-trial search, its best trial retrained and tested, on the same backend.
+    search = folder.parent / f"search-{backend}"
+    tuned = _run(
+        ["-m", "kerazoo", "tune", "mlp", "--dataset", "mnist_sample", "--max-trials", "2",
+         "--epochs", "1", "--max-examples", "300", "--out", str(search), "--backend", backend],
+        _env(**flags),
+        folder.parent,
+    )  # fmt: skip
     return {
         "killed": killed.returncode,
         "resumed": resumed.returncode,
-        "stderr": resumed.stderr + scored.stderr,
+        "stderr": resumed.stderr + scored.stderr + predicted.stderr + tuned.stderr,
         "evaluated": scored.returncode,
         "evaluate_out": scored.stdout,
+        "predicted": predicted.returncode,
+        "predict_out": predicted.stdout,
+        "labels": [int(v) for v in y],
+        "tuned": tuned.returncode,
+        "search": search,
     }
 
 
@@ -197,6 +224,15 @@ def test_train_run_on_backend_is_complete_and_resumes(backend, results):
     assert not (run_dir / "backup").exists()
     assert run["evaluated"] == 0, run["stderr"][-3000:]
     assert f"test_accuracy  {metrics['test_accuracy']:.4f}" in run["evaluate_out"]
+    # kerazoo predict and kerazoo tune on the same backend.
+    assert run["predicted"] == 0, run["stderr"][-3000:]
+    lines = run["predict_out"].strip().splitlines()
+    assert len(lines) == len(run["labels"])
+    labels = [int(line.split(": ")[1].split()[0]) for line in lines]
+    assert sum(a == b for a, b in zip(labels, run["labels"], strict=True)) >= 3  # 2 epochs
+    assert run["tuned"] == 0, run["stderr"][-3000:]
+    best = json.loads((run["search"] / "best" / "metrics.json").read_text())
+    assert best["backend"] == backend and best["test_accuracy"] > 0.1
     if backend == "jax":
         assert metrics["strategy"] == "DataParallel" and metrics["replicas"] == 2
     else:
