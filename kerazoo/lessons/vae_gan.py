@@ -295,24 +295,8 @@ def make_recorder(n_shown: int, n_judged: int, seed: int):
     return EpochSamples()
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature rows:
-    |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)).
-
-    Tr((S_a S_b)^(1/2)) is the sum of the square roots of S_a S_b's eigenvalues (real and
-    non-negative: the product is similar to S_a^(1/2) S_b S_a^(1/2)), so NumPy suffices.
-    """
-    mu = a.mean(axis=0) - b.mean(axis=0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    eigenvalues = np.linalg.eigvals(s_a @ s_b).real
-    root_trace = np.sqrt(np.clip(eigenvalues, 0.0, None)).sum()
-    return float(mu @ mu + np.trace(s_a) + np.trace(s_b) - 2.0 * root_trace)
-
-
 def train_gan(lesson: Lesson, splits) -> None:
-    import keras
-
-    from kerazoo import registry
+    from kerazoo.pretrained import measure
 
     epochs = lesson.pick(4, 20)
     overrides = lesson.pick(
@@ -333,13 +317,10 @@ def train_gan(lesson: Lesson, splits) -> None:
     lesson.measure("gan_train_seconds", result.metrics["seconds"], "seconds spent fitting it")
     lesson.measure("gan_params", result.metrics["params"], "parameters (generator + discriminator)")
 
-    model, _, weights = JUDGE.partition(":")
-    judge = registry.create_model(model, weights=weights, compile=False)
-    to_features = keras.Model(judge.inputs, judge.get_layer(FEATURES).output)
-
-    def features(images):
-        return np.asarray(to_features.predict(images, batch_size=256, verbose=0), np.float64)
-
+    # FID's formula and the judge's features: the same functions the dcgan:mnist preset's
+    # card is measured with (kerazoo.pretrained.measure).
+    features = measure.feature_extractor(JUDGE, FEATURES)
+    frechet_distance = measure.frechet_distance
     # Test digits only (the judge was trained on the training digits), in a seeded random
     # order: the splits are stored by class, and 200 digits of three classes score like a
     # GAN that draws only those.

@@ -25,7 +25,7 @@ _CARD_METRICS = (
     "test_accuracy",
     "test_mae_unscaled",
     "test_mae",
-    "test_confident_share",
+    "test_frechet_distance",
     "test_loss",
 )
 MAX_SAMPLES = 64  # images one "generate" call may ask for
