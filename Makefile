@@ -61,7 +61,7 @@ $(BACKENDS_STAMP): $(STAMP)
 # worker so its module fixtures are built once.
 PYTEST_WORKERS ?= 2
 test: setup test-system $(BACKENDS_STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30
 
 lint: setup
 	$(BIN)/ruff check kerazoo tests bench examples tuning tools

@@ -42,7 +42,7 @@ LESSONS: dict[str, str] = {
     "rnn": "Recurrent networks: SimpleRNN vs LSTM vs GRU, and the vanishing gradient",
     "attention": "Attention: a transformer's attention weights over a real quotation",
     "autoencoder": "Autoencoders: bottleneck size, a 2-D latent space, denoising",
-    "vae_gan": "Generative models: a VAE's 2-D latent map and a DCGAN learning, epoch by epoch",
+    "vae_gan": "Generative models: a VAE's code size and 2-D map, a DCGAN epoch by epoch",
     "dl_vs_ml": "Deep learning vs classical ML: accuracy and seconds against training-set size",
     "workflow": "The nine-step workflow on one problem: data to tuning to a deployed TFLite file",
     "mnist_project": "Mini project: a small CNN digit classifier on MNIST, 5 epochs, > 95%?",

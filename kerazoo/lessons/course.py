@@ -109,6 +109,10 @@ def render_index(root: Path) -> str:
             lines.append(f"| {i} | {title} | not generated yet | |")
     lines += [
         "",
+        "Seconds: the lesson's wall time on this project's 2-core CPU, which other jobs often",
+        "shared while the pages were generated (an upper bound). The `--quick` mode of each",
+        "lesson is what the tests run.",
+        "",
         "Regenerate: `python -m kerazoo.lessons.course --run` (full mode, one lesson at a time).",
         "",
     ]

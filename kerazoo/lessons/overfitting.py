@@ -23,8 +23,13 @@
 # Training and validation accuracy and cross-entropy are measured on the clean images in
 # inference mode after every epoch (a callback), so dropout and augmentation do not lower
 # the training numbers artificially and L2's penalty is not counted as loss. The **loss
-# gap** (validation minus training cross-entropy) is the finer measure: every remedy
-# shrinks it, while the accuracy gap moves mostly with augmentation.
+# gap** (validation minus training cross-entropy) is the finer measure. After 6 epochs
+# (quick mode) every remedy shrinks it, while the accuracy gap moves mostly with
+# augmentation. After 40 epochs (full mode) the network memorizes the 600 digits through
+# dropout and batch norm too (100% training accuracy, loss gaps 0.54 and 0.50 against
+# 0.53 without them), L2 keeps a smaller loss gap but a lower validation accuracy, and what
+# still closes the gap is stopping early (the kept epoch) and, by far the most, showing
+# the network new versions of its digits (augmentation: validation 93.0% against 88.8%).
 #
 # Run it: `kerazoo lesson overfitting`.
 

@@ -12,7 +12,8 @@
 # This lesson builds a real task whose evidence lies far back: each sequence holds the
 # first five words of a real quotation (Debian fortunes in English, German, Spanish or
 # Italian), followed by words of other quotations drawn regardless of their language, up to
-# 40 steps. The language of the first words must be carried across the rest to the end. The zoo's `simple_rnn_classifier`,
+# 80 steps (40 in quick mode). The language of the first words must be carried across the
+# rest to the end. The zoo's `simple_rnn_classifier`,
 # `lstm_classifier` and `gru_classifier` (same embedding and width) are trained through
 # `kerazoo.train`; then, on a batch of test sentences, the gradient of the loss with
 # respect to each time step's input (automatic differentiation) shows how much signal
@@ -22,11 +23,13 @@
 # (`recurrent_initializer="random_normal"`, the setting where Bengio et al. 1994 measured
 # the vanishing gradient), and Keras's default, whose recurrent matrix starts orthogonal.
 # What the measurement shows: the classic SimpleRNN's gradient at the deciding words is
-# about 1e-21, far below the LSTM's; but the orthogonal SimpleRNN keeps its gradient over
-# 40 steps better than the untrained gates do (an LSTM's forget gate starts near
-# sigmoid(1) = 0.73 per step, a GRU's update gate near 0.5), and in a few epochs it is the
-# only one that learns. Gates must *learn* to remember; an orthogonal start remembers at
-# once, as long as the state stays small.
+# about 1e-21 after 40 steps and exactly 0 after 80 (below float32's smallest number), far
+# below the LSTM's (4e-11 after 80); but the orthogonal SimpleRNN keeps its gradient over
+# the whole sequence better than the untrained gates do (an LSTM's forget gate starts near
+# sigmoid(1) = 0.73 per step, a GRU's update gate near 0.5), and within the epochs given it
+# is the only one that learns (85% at 80 steps, where the LSTM and the GRU stay at chance).
+# Gates must *learn* to remember; an orthogonal start remembers at once, as long as the
+# state stays small.
 #
 # Run it: `kerazoo lesson rnn` (or `python -m kerazoo.lessons rnn --quick`).
 
