@@ -142,7 +142,10 @@ def _metric_facts(preset: Preset) -> dict:
     facts = {"name": preset.metric, "about": preset.about}
     if preset.metric == measure.FRECHET_DISTANCE:
         facts.update(
-            judge="mnist_cnn:mnist", features="dense_activation_1", samples=1000, noise_seed=0
+            judge=measure.DIGIT_JUDGE,
+            features=measure.DIGIT_FEATURES,
+            samples=1000,
+            noise_seed=0,
         )
     facts["higher_is_better"] = preset.metric == "test_accuracy"
     return facts

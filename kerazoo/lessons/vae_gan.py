@@ -271,9 +271,6 @@ def draw_latent(lesson: Lesson, model, splits) -> None:
 # nearest real digit rates the faint grey blobs of epoch 1 closer than bold, well-formed
 # digits, and the classifier's confidence is above 0.9 for random pixels too.
 
-JUDGE = "mnist_cnn:mnist"
-FEATURES = "dense_activation_1"  # the judge's 128 features (dense, batch norm, ReLU)
-
 
 # %%
 def make_recorder(n_shown: int, n_judged: int, seed: int):
@@ -319,7 +316,7 @@ def train_gan(lesson: Lesson, splits) -> None:
 
     # FID's formula and the judge's features: the same functions the dcgan:mnist preset's
     # card is measured with (kerazoo.pretrained.measure).
-    features = measure.feature_extractor(JUDGE, FEATURES)
+    features = measure.feature_extractor(measure.DIGIT_JUDGE, measure.DIGIT_FEATURES)
     frechet_distance = measure.frechet_distance
     # Test digits only (the judge was trained on the training digits), in a seeded random
     # order: the splits are stored by class, and 200 digits of three classes score like a
@@ -332,7 +329,7 @@ def train_gan(lesson: Lesson, splits) -> None:
         "gan_fd_epoch_1",
         distances[0],
         f"samples after epoch 1: Fréchet distance of 200 samples to 800 real test digits "
-        f"in {JUDGE}'s 128 features (0: the same distribution)",
+        f"in {measure.DIGIT_JUDGE}'s 128 features (0: the same distribution)",
     )
     lesson.measure("gan_fd_last_epoch", distances[-1], "the same after the last epoch")
     lesson.measure("gan_fd_best", min(distances), "the same, best epoch")
@@ -383,7 +380,7 @@ def train_gan(lesson: Lesson, splits) -> None:
     ax_d.set(
         title="Fréchet distance to real digits",
         xlabel="epoch",
-        ylabel=f"FD in {JUDGE} features (log)",
+        ylabel=f"FD in {measure.DIGIT_JUDGE} features (log)",
     )
     ax_d.legend(fontsize=7.5)
     ax_l.plot(history["epoch"], history["d_loss"], marker="o", color=COLORS[1], label="d_loss")

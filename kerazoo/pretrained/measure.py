@@ -18,6 +18,10 @@ from kerazoo import pretrained, registry, tasks
 # The GAN's metric: `samples` images from noise seed `noise_seed` against the test split's
 # digits, in the `features` layer of the `judge` preset.
 FRECHET_DISTANCE = "test_frechet_distance"
+# The digit judge of the GAN's card and of the vae_gan lesson, and its 128 features before
+# the last layer (dense, batch norm, ReLU).
+DIGIT_JUDGE = "mnist_cnn:mnist"
+DIGIT_FEATURES = "dense_activation_1"
 
 
 def evaluate_card(card: dict) -> float:
