@@ -6,6 +6,7 @@ public factory, then thin registered entry functions that only pass settings on.
 
 from kerazoo.models import (  # noqa: F401  (imported for their registrations)
     autoencoder,
+    batchnorm,
     cnn,
     gan,
     layers,

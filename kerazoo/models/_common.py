@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import keras
 
 from kerazoo import config
+from kerazoo.models.batchnorm import BatchNormalization
 from kerazoo.tasks import get_task
 
 OPTIMIZERS = config.OPTIMIZERS  # one list: kerazoo.config
@@ -278,9 +279,7 @@ def dense_layers(
         )
         if batchnorm:
             layers.append(
-                keras.layers.BatchNormalization(
-                    momentum=BN_MOMENTUM, name=f"{norm_prefix}batchnorm_{i}"
-                )
+                BatchNormalization(momentum=BN_MOMENTUM, name=f"{norm_prefix}batchnorm_{i}")
             )
             layers.append(keras.layers.Activation(activation, name=f"{norm_prefix}activation_{i}"))
         if dropout:

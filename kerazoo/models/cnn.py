@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo.models import _common as c
+from kerazoo.models.batchnorm import BatchNormalization
 from kerazoo.registry import get_spec, register_model
 
 POOLS = ("max", "avg")
@@ -188,9 +189,7 @@ def cnn(
             )
             if batchnorm:
                 layers.append(
-                    keras.layers.BatchNormalization(
-                        momentum=c.BN_MOMENTUM, name=f"batchnorm_{suffix}"
-                    )
+                    BatchNormalization(momentum=c.BN_MOMENTUM, name=f"batchnorm_{suffix}")
                 )
                 layers.append(keras.layers.Activation(activation, name=f"activation_{suffix}"))
         layers.append(_POOL_LAYERS[pool](2, name=f"pool_{b}"))

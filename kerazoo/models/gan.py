@@ -19,6 +19,7 @@ from keras import ops
 
 from kerazoo import backend_steps
 from kerazoo.models import _common as c
+from kerazoo.models.batchnorm import BatchNormalization
 from kerazoo.registry import register_model
 
 # --- the two networks ----------------------------------------------------------------
@@ -49,7 +50,7 @@ def _generator(latent_dim, image_shape, filters, kernel_size, init, name="genera
         kernel_initializer=init,
         name="project",
     )(z)
-    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    x = BatchNormalization(name="project_bn")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
     x = keras.layers.Reshape((h // steps, w // steps, filters[0]), name="reshape")(x)
     for i, f in enumerate(filters[1:], start=1):
@@ -62,7 +63,7 @@ def _generator(latent_dim, image_shape, filters, kernel_size, init, name="genera
             kernel_initializer=init,
             name=f"deconv_{i}",
         )(x)
-        x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = BatchNormalization(name=f"bn_{i}")(x)
         x = keras.layers.ReLU(name=f"relu_{i}")(x)
     image = keras.layers.Conv2DTranspose(
         channels,

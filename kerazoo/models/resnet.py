@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo.models import _common as c
+from kerazoo.models.batchnorm import BatchNormalization
 from kerazoo.registry import register_model
 
 # Blocks per stage n -> depth 6n + 2, as in the paper's Table 6.
@@ -76,10 +77,10 @@ def _basic_block(x, filters: int, strides: int, *, activation, init, reg, name: 
     """conv-BN-act-conv-BN, added to the shortcut, then act (the paper's Fig. 2)."""
     shortcut = x
     y = _conv(filters, strides, init=init, reg=reg, name=f"{name}_conv1")(x)
-    y = keras.layers.BatchNormalization(momentum=c.BN_MOMENTUM, name=f"{name}_bn1")(y)
+    y = BatchNormalization(momentum=c.BN_MOMENTUM, name=f"{name}_bn1")(y)
     y = keras.layers.Activation(activation, name=f"{name}_act1")(y)
     y = _conv(filters, 1, init=init, reg=reg, name=f"{name}_conv2")(y)
-    y = keras.layers.BatchNormalization(momentum=c.BN_MOMENTUM, name=f"{name}_bn2")(y)
+    y = BatchNormalization(momentum=c.BN_MOMENTUM, name=f"{name}_bn2")(y)
     if strides > 1:
         # A 1x1 max pool with stride 2 keeps every other pixel: the paper's subsampling.
         shortcut = keras.layers.MaxPooling2D(1, strides=strides, name=f"{name}_subsample")(shortcut)
@@ -174,7 +175,7 @@ def resnet(
 
     inputs = keras.Input(shape=shape, name="input")
     x = _conv(base_filters, 1, init=init, reg=reg, name="stem_conv")(inputs)
-    x = keras.layers.BatchNormalization(momentum=c.BN_MOMENTUM, name="stem_bn")(x)
+    x = BatchNormalization(momentum=c.BN_MOMENTUM, name="stem_bn")(x)
     x = keras.layers.Activation(activation, name="stem_act")(x)
     for stage in range(3):
         filters = base_filters * 2**stage
